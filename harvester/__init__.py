@@ -1,0 +1,3 @@
+"""Harvester for Chinese government information-disclosure annual reports."""
+
+__version__ = "0.1.0"

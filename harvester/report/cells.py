@@ -1,0 +1,157 @@
+"""Cells → tokens → value runs: the step between a document's lines and the statutory tables.
+
+Every layout the corpus shows (HTML grids, pipes, tabs, one cell per line, Markdown with
+detached labels, text with cells glued together) is reduced here to one thing: a sequence of
+*runs*, each a list of value tokens with the label printed in front of it (or none).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from harvester.report.document import MERGED, Line
+from harvester.report.normalize import squash
+from harvester.report.templates import NUMBERING_TAIL
+
+EMPTY_MARKS = {"", "/", "-", "—", "--", "——", "－", "\\", "－－", "―"}
+_VALUE = re.compile(r"^(?P<num>[-+]?\d[\d,]*(?:\.\d+)?)(?P<unit>万元|元|万|件|条|个|项|次)?"
+                    r"(?:\((?P<remark>[^)]*)\))?$")
+# Numeric material at the end of a text cell: "行政许可 97", "规范性文件898989", "...数量230 000023".
+_TRAILING_NUMBERS = re.compile(r"^(?P<label>.*?[^\d\s.,/])\s*(?P<nums>(?:[\d.,]+(?:万元|元|万)?(?:\([^)]*\))?\s*)+)$")
+
+
+@dataclass
+class Token:
+    kind: str  # "text" | "value" | "empty"
+    text: str
+    number: float | int | None = None
+    unit: str | None = None
+    remark: str | None = None
+    splittable: bool = False  # came from text, not a cell: may hold several glued values
+
+
+@dataclass
+class Run:
+    label: str | None  # squashed label printed in front of the values, or None
+    tokens: list[Token] = field(default_factory=list)
+    vertical: bool = False  # one cell per line
+
+    @property
+    def numbers(self) -> int:
+        return sum(t.kind == "value" for t in self.tokens)
+
+
+def parse_number(text: str) -> int | float:
+    text = text.replace(",", "")
+    return float(text) if "." in text else int(text)
+
+
+def classify(cell: str) -> Token:
+    s = squash(cell)
+    if s in EMPTY_MARKS:
+        return Token("empty", s)
+    m = _VALUE.match(s)
+    if m:
+        try:
+            return Token("value", s, parse_number(m.group("num")), m.group("unit"), m.group("remark"))
+        except ValueError:
+            pass
+    return Token("text", s)
+
+
+def expand(cell: str) -> list[Token]:
+    """A cell → tokens. A text cell ending in numbers becomes a label and its values."""
+    tok = classify(cell)
+    if tok.kind != "text":
+        return [tok]
+    m = _TRAILING_NUMBERS.match(cell.strip())
+    if not m or not re.search(r"\d", m.group("nums")):
+        return [tok]
+    label = m.group("label")
+    nums = m.group("nums").split()
+    # "…国家秘密00000002.其他法律…" was cut before the "2." of the next label upstream;
+    # here a label's own numbering ("第(一)项") never ends in digits, so nothing to undo.
+    out = [Token("text", squash(label))]
+    for piece in nums:
+        t = classify(piece)
+        if t.kind == "value":
+            t.splittable = True
+        out.append(t)
+    return out
+
+
+def runs_of(lines: list[Line]) -> list[Run]:
+    """Value runs with their labels.
+
+    Row mode (a line holding several cells): a run is the values after a label in that line;
+    a run that starts the line has no label (its label was printed elsewhere: detached).
+    Cell-per-line mode (a line of one cell): values on consecutive lines form one run whose
+    label is the text on the line just before it.
+    """
+    runs: list[Run] = []
+    vertical: Run | None = None
+    pending_label: list[str] = []
+    for line in lines:
+        cells = [c for c in line if c is not MERGED]
+        if not cells:
+            continue
+        tokens = [t for c in cells for t in expand(c)]
+        if len(tokens) == 1:
+            tok = tokens[0]
+            if tok.kind == "text":
+                vertical = None
+                pending_label = [tok.text]
+                continue
+            if vertical is None:
+                if tok.kind == "empty" and not pending_label:
+                    continue  # a stray empty cell between blocks, not a row
+                vertical = Run(pending_label[-1] if pending_label else None, vertical=True)
+                runs.append(vertical)
+                pending_label = []
+            vertical.tokens.append(tok)
+            continue
+        vertical = None
+        pending_label = []
+        label = ""
+        current: Run | None = None
+        for tok in tokens:
+            if tok.kind == "text":
+                label = label + tok.text if current is None else tok.text
+                current = None
+                continue
+            if current is None:
+                current = Run(label or None)
+                runs.append(current)
+                label = ""
+            current.tokens.append(tok)
+        if current is not None and current.tokens[-1].splittable:
+            vertical = current  # "3.补正后申请内容仍不明确0" then the other six cells one per line
+    return runs
+
+
+def searchable(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """An anchored label pattern → one that finds the label inside glued text."""
+    src = pattern.pattern.replace("^", "").replace("$", r"(?=[\d\s]|$)")
+    return re.compile(src)
+
+
+def split_glued_line(text: str, patterns: list[re.Pattern[str]]) -> list[str]:
+    """Cut one long line of glued cells before every label occurrence (with its numbering)."""
+    starts = set()
+    for pat in patterns:
+        for m in pat.finditer(text):
+            start = m.start()
+            head = NUMBERING_TAIL.search(text[:start])
+            if head:
+                start = head.start()
+            starts.add(start)
+    cuts = sorted(s for s in starts if s > 0)
+    if not cuts:
+        return [text]
+    pieces, prev = [], 0
+    for cut in cuts:
+        if cut > prev:
+            pieces.append(text[prev:cut])
+            prev = cut
+    pieces.append(text[prev:])
+    return [p.strip() for p in pieces if p.strip()]

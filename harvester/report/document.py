@@ -1,0 +1,366 @@
+"""Any input (HTML, text, Markdown, PDF, DOCX) → one intermediate form: lines of cells.
+
+A line is a list of cells; a paragraph is a line of one cell; a table row is a line of several.
+`MERGED` (None) marks a position covered by a rowspan/colspan of an earlier cell: it is never a
+value, so a merged cell cannot be mistaken for an empty one.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from harvester.report.normalize import SIMPLIFIED, TRADITIONAL, detect_script, normalize_text, to_simplified
+
+MERGED = None
+Cell = str | None
+Line = list[Cell]
+
+HTML, TEXT, PDF, DOCX, DOC = "html", "text", "pdf", "docx", "doc"
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # a report is a few MB at most; refuse to chew on more
+MAX_HTML_DEPTH = 400
+
+
+class DocumentError(Exception):
+    """The input cannot be read as a document at all (the message says why, in one line)."""
+
+
+@dataclass
+class Document:
+    kind: str
+    lines: list[Line]
+    meta: dict[str, str] = field(default_factory=dict)  # page metadata: title, agency, published
+    script: str = SIMPLIFIED
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- sniffing and decoding
+def sniff(data: bytes, name: str | None = None, content_type: str | None = None) -> str:
+    head = data[:2048].lstrip()
+    lower_name = (name or "").lower()
+    ctype = (content_type or "").lower()
+    if head.startswith(b"%PDF") or "pdf" in ctype:
+        return PDF
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return DOC
+    if data[:2] == b"PK":
+        return DOCX
+    if lower_name.endswith((".doc", ".wps")):
+        return DOC
+    if "html" in ctype or lower_name.endswith((".html", ".htm", ".shtml", ".jsp", ".aspx")):
+        return HTML
+    if re.search(rb"<(!doctype html|html|body|table|div|p)[\s>]", head[:1024], re.I):
+        return HTML
+    return TEXT
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_-]+)""", re.I)
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_-]+)", re.I)
+
+
+def decode(data: bytes, content_type: str | None = None, warnings: list[str] | None = None) -> str:
+    """Bytes → str: BOM, then the declared charset (header, then <meta>), then UTF-8, then GB18030."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    declared = []
+    if content_type and (m := _CT_CHARSET.search(content_type)):
+        declared.append(m.group(1))
+    if m := _META_CHARSET.search(data[:4096]):
+        declared.append(m.group(1).decode("ascii"))
+    for enc in declared:
+        enc = {"gb2312": "gb18030", "gbk": "gb18030"}.get(enc.lower(), enc)
+        try:
+            return data.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            if warnings is not None:
+                warnings.append(f"declared charset {enc!r} does not decode the document; guessed instead")
+    for enc in ("utf-8", "gb18030", "big5"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    if warnings is not None:
+        warnings.append("undecodable bytes replaced (no charset fits the document)")
+    return data.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- text and Markdown
+_MD_RULE = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*$")
+
+
+def text_lines(text: str) -> list[Line]:
+    """Pipes, tabs, or one cell per line. A blank line is a separator; a line of only
+    whitespace that held a tab, NBSP or pipe is an empty cell (it was one in the source)."""
+    lines: list[Line] = []
+    for raw in text.split("\n"):
+        stripped = raw.strip(" \t\u00a0\u3000\r")
+        if not stripped:
+            if raw and any(c in raw for c in "\t\u00a0\u3000"):
+                lines.append([""])
+            continue
+        if "|" in stripped:
+            if _MD_RULE.match(stripped):
+                continue
+            body = stripped[1:] if stripped.startswith("|") else stripped
+            body = body[:-1] if body.endswith("|") else body
+            lines.append([c.strip() for c in body.split("|")])
+        elif "\t" in stripped:
+            lines.append([c.strip() for c in stripped.split("\t")])
+        else:
+            lines.append([stripped])
+    return lines
+
+
+# ---------------------------------------------------------------- HTML
+_BLOCK_TAGS = {
+    "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article",
+    "header", "footer", "blockquote", "pre", "dd", "dt", "dl", "center", "hr", "tr", "tbody", "form",
+}
+_DROP_TAGS = {"script", "style", "noscript", "select", "option", "iframe", "object", "svg", "button", "textarea"}
+_CONTENT_XPATHS = (
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' trs_editor_view ')]",
+    "//div[contains(@class, 'TRS_Editor')]",
+    "//*[@id='zoom']", "//*[@id='UCAP-CONTENT']", "//div[@class='article-content']",
+)
+_META_NAMES = {
+    "articletitle": "title", "title": "title", "dc.title": "title",
+    "pubdate": "published", "firstpublishedtime": "published", "publishdate": "published",
+    "contentsource": "agency", "author": "agency", "dc.publisher": "agency",
+}
+
+
+def html_document(html: str) -> tuple[list[Line], dict[str, str]]:
+    import lxml.html
+    from lxml import etree
+
+    html = re.sub(r"^\s*<\?xml[^>]*>", "", html)
+    try:
+        root = lxml.html.document_fromstring(html or "<html></html>")
+    except (etree.ParserError, ValueError) as exc:
+        raise DocumentError(f"unreadable HTML: {exc}") from exc
+    meta: dict[str, str] = {}
+    for el in root.iter("meta"):
+        key = _META_NAMES.get((el.get("name") or "").strip().lower())
+        if key and (el.get("content") or "").strip() and key not in meta:
+            meta[key] = el.get("content").strip()
+    title_el = root.find(".//title")
+    if title_el is not None and title_el.text_content().strip():
+        meta.setdefault("page_title", title_el.text_content().strip())
+    for el in list(root.iter(*_DROP_TAGS)):
+        el.drop_tree()
+    content = root
+    for xp in _CONTENT_XPATHS:
+        found = root.xpath(xp)
+        if found and len(found[0].text_content()) > 200:
+            content = found[0]
+            break
+    lines: list[Line] = []
+    _walk_html(content, lines, [], 0)
+    return lines, meta
+
+
+def _flush(lines: list[Line], buf: list[str]) -> None:
+    text = "".join(buf).strip()
+    if text:
+        lines.append([text])
+    buf.clear()
+
+
+def _walk_html(el, lines: list[Line], buf: list[str], depth: int) -> None:
+    if depth > MAX_HTML_DEPTH:  # pathological nesting: keep the text, stop descending
+        buf.append(el.text_content())
+        return
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag == "table" and not el.xpath(".//table"):
+        _flush(lines, buf)
+        lines.extend(_html_table(el))
+        return
+    block = tag in _BLOCK_TAGS or tag in {"table", "td", "th"}
+    if block:
+        _flush(lines, buf)
+    if el.text and tag:
+        buf.append(el.text)
+    for child in el:
+        _walk_html(child, lines, buf, depth + 1)
+        if child.tail:
+            buf.append(child.tail)
+    if block:
+        _flush(lines, buf)
+
+
+def _html_table(table) -> list[Line]:
+    """Rows of a data table with rowspan/colspan expanded: the spanned positions are MERGED."""
+    grid: list[Line] = []
+    pending: dict[tuple[int, int], bool] = {}  # (row, col) covered by a rowspan from above
+    rows = [tr for tr in table.iter("tr")]
+    for r, tr in enumerate(rows):
+        line: Line = []
+        col = 0
+        for td in tr:
+            if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
+                continue
+            while pending.pop((r, col), False):
+                line.append(MERGED)
+                col += 1
+            text = " ".join(t.strip() for t in _cell_text(td) if t.strip())
+            colspan = _span(td.get("colspan"))
+            rowspan = _span(td.get("rowspan"))
+            for c in range(colspan):
+                # an empty cell spanning columns is several empty cells; a filled one is one value
+                line.append(text if c == 0 or not text else MERGED)
+                for dr in range(1, rowspan):
+                    if r + dr < len(rows):
+                        pending[(r + dr, col)] = True
+                col += 1
+        while pending.pop((r, col), False):
+            line.append(MERGED)
+            col += 1
+        grid.append(line)
+    return grid
+
+
+def _cell_text(td) -> list[str]:
+    # Word pastes split a label into one span per glyph run: join inline text, break on blocks.
+    parts: list[str] = []
+    for p in td.iter():
+        if p is td:
+            parts.append(td.text or "")
+            continue
+        if isinstance(p.tag, str) and p.tag in ("p", "div", "br"):
+            parts.append(" ")
+        parts.append(p.text or "")
+        parts.append(p.tail or "")
+    return ["".join(parts)]
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(str(value).strip()), 50))
+    except (TypeError, ValueError):
+        return 1
+
+
+# ---------------------------------------------------------------- PDF
+def pdf_document(data: bytes, warnings: list[str]) -> list[Line]:
+    import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    out: list[Line] = []
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except (PDFSyntaxError, Exception) as exc:  # pdfminer raises a zoo of types on damage
+        raise DocumentError(f"unreadable PDF: {type(exc).__name__}: {str(exc)[:120]}") from exc
+    chars = images = 0
+    with pdf:
+        try:
+            for page in pdf.pages:
+                chars += len(page.chars)
+                images += len(page.images)
+                out.extend(_pdf_page_lines(page))
+        except Exception as exc:  # a truncated PDF fails on the page it breaks: keep the pages before
+            warnings.append(f"PDF damaged after {len(out)} lines: {type(exc).__name__}: {str(exc)[:120]}")
+        if chars < 20 and images:
+            warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
+    return out
+
+
+def _pdf_page_lines(page) -> list[Line]:
+    tables = page.find_tables()
+    placed: list[tuple[float, int, list[Line]]] = []
+    for t in tables:
+        placed.append((t.bbox[1], 1, [list(row) for row in t.extract()]))
+    bboxes = [t.bbox for t in tables]
+
+    def outside(obj) -> bool:
+        cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in bboxes)
+
+    free = page.filter(outside) if bboxes else page
+    for line in free.extract_text_lines(return_chars=False):
+        placed.append((line["top"], 0, [[line["text"]]]))
+    placed.sort(key=lambda p: (p[0], p[1]))
+    return [row for _, _, rows in placed for row in rows]
+
+
+# ---------------------------------------------------------------- DOCX
+def docx_document(data: bytes) -> list[Line]:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
+        raise DocumentError(f"unreadable DOCX: {type(exc).__name__}: {str(exc)[:120]}") from exc
+    lines: list[Line] = []
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = Paragraph(child, document).text.strip()
+            if text:
+                lines.append([text])
+        elif tag == "tbl":
+            above: list = []
+            for row in Table(child, document).rows:
+                line: Line = []
+                seen = set()
+                for i, cell in enumerate(row.cells):
+                    tc = id(cell._tc)
+                    spanned = tc in seen or (i < len(above) and above[i] is cell._tc)
+                    seen.add(tc)
+                    line.append(MERGED if spanned else cell.text.strip())
+                above = [c._tc for c in row.cells]
+                lines.append(line)
+    return lines
+
+
+# ---------------------------------------------------------------- entry point
+def read_document(data: bytes | str, name: str | None = None, content_type: str | None = None) -> Document:
+    """Any supported input → a Document in Simplified script with normalised cells."""
+    warnings: list[str] = []
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > MAX_INPUT_BYTES:
+        raise DocumentError(f"input of {len(data)} bytes exceeds the {MAX_INPUT_BYTES}-byte cap")
+    if not data.strip():
+        raise DocumentError("empty input")
+    kind = sniff(data, name, content_type)
+    meta: dict[str, str] = {}
+    if kind == PDF:
+        lines = pdf_document(data, warnings)
+    elif kind == DOCX:
+        lines = docx_document(data)
+    elif kind == DOC:
+        warnings.append("legacy Word/WPS binary (.doc/.wps) is not parsed: convert it to DOCX or PDF")
+        lines = []
+    elif kind == HTML:
+        lines, meta = html_document(decode(data, content_type, warnings))
+    else:
+        text = decode(data, content_type, warnings)
+        if "\x00" in text[:4096]:
+            raise DocumentError("binary data, not a document (NUL bytes in the text)")
+        lines = text_lines(text)
+    return _normalized(Document(kind, lines, meta, warnings=warnings))
+
+
+_SEP = "\x1f"
+
+
+def _normalized(doc: Document) -> Document:
+    """NFKC, spaces, cruft and script for every cell in one pass (one OpenCC call per document)."""
+    flat = [c for line in doc.lines for c in line if c]
+    meta_keys = list(doc.meta)
+    joined = _SEP.join(flat + [doc.meta[k] for k in meta_keys])
+    joined = normalize_text(joined)
+    doc.script = detect_script(joined)
+    if doc.script == TRADITIONAL:
+        joined = to_simplified(joined)
+    parts = joined.split(_SEP)
+    it = iter(parts[: len(flat)])
+    doc.lines = [[(next(it).strip() if c else c) for c in line] for line in doc.lines]
+    doc.meta = dict(zip(meta_keys, (p.strip() for p in parts[len(flat):])))
+    return doc
