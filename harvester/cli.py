@@ -5,13 +5,10 @@ import argparse
 import importlib
 import sys
 
+from harvester.errors import CommandError  # noqa: F401  (re-exported for the commands)
 # One module per subcommand in harvester/commands/; each defines `register(subparsers)`
 # (adds its parser and sets `func`) and keeps its logic in the library modules.
-COMMANDS = ["parse", "demo", "sim", "registry"]
-
-
-class CommandError(Exception):
-    """A failure the user can act on: printed as one line, exit status 2."""
+COMMANDS = ["parse", "sim", "registry"]
 
 
 def build_parser() -> argparse.ArgumentParser:

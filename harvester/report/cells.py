@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from harvester.report.document import MERGED, Line
 from harvester.report.normalize import squash
@@ -129,6 +130,7 @@ def runs_of(lines: list[Line]) -> list[Run]:
     return runs
 
 
+@lru_cache(maxsize=None)
 def searchable(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """An anchored label pattern → one that finds the label inside glued text."""
     src = pattern.pattern.replace("^", "").replace("$", r"(?=[\d\s]|$)")

@@ -133,29 +133,57 @@ _META_NAMES = {
 }
 
 
+_PARSER = None
+
+
+def _html_parser():
+    global _PARSER
+    if _PARSER is None:
+        from lxml import etree
+
+        # plain etree elements: lxml.html's per-element class lookup costs a third of the time
+        _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, huge_tree=False)
+    return _PARSER
+
+
+def _drop(el) -> None:
+    """Remove an element but keep the text that follows it (its tail)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
 def html_document(html: str) -> tuple[list[Line], dict[str, str]]:
-    import lxml.html
     from lxml import etree
 
     html = re.sub(r"^\s*<\?xml[^>]*>", "", html)
     try:
-        root = lxml.html.document_fromstring(html or "<html></html>")
-    except (etree.ParserError, ValueError) as exc:
+        root = etree.fromstring(html or "<html></html>", _html_parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise DocumentError(f"unreadable HTML: {exc}") from exc
+    if root is None:
+        raise DocumentError("unreadable HTML: no elements")
     meta: dict[str, str] = {}
     for el in root.iter("meta"):
         key = _META_NAMES.get((el.get("name") or "").strip().lower())
         if key and (el.get("content") or "").strip() and key not in meta:
             meta[key] = el.get("content").strip()
     title_el = root.find(".//title")
-    if title_el is not None and title_el.text_content().strip():
-        meta.setdefault("page_title", title_el.text_content().strip())
+    if title_el is not None and "".join(title_el.itertext()).strip():
+        meta.setdefault("page_title", "".join(title_el.itertext()).strip())
     for el in list(root.iter(*_DROP_TAGS)):
-        el.drop_tree()
+        _drop(el)
     content = root
     for xp in _CONTENT_XPATHS:
         found = root.xpath(xp)
-        if found and len(found[0].text_content()) > 200:
+        if found and sum(len(t) for t in found[0].itertext()) > 200:
             content = found[0]
             break
     lines: list[Line] = []
@@ -172,7 +200,7 @@ def _flush(lines: list[Line], buf: list[str]) -> None:
 
 def _walk_html(el, lines: list[Line], buf: list[str], depth: int) -> None:
     if depth > MAX_HTML_DEPTH:  # pathological nesting: keep the text, stop descending
-        buf.append(el.text_content())
+        buf.append("".join(el.itertext()))
         return
     tag = el.tag if isinstance(el.tag, str) else ""
     if tag == "table" and not el.xpath(".//table"):
@@ -224,20 +252,13 @@ def _html_table(table) -> list[Line]:
 
 
 def _cell_text(td) -> list[str]:
-    # Word pastes split a label into one span per glyph run: join inline text, break on blocks.
-    parts: list[str] = []
-    for p in td.iter():
-        if p is td:
-            parts.append(td.text or "")
-            continue
-        if isinstance(p.tag, str) and p.tag in ("p", "div", "br"):
-            parts.append(" ")
-        parts.append(p.text or "")
-        parts.append(p.tail or "")
-    return ["".join(parts)]
+    # Word pastes split a label into one span per glyph run: all inline text joined as is.
+    return ["".join(td.itertext())]
 
 
 def _span(value: str | None) -> int:
+    if value is None or value == "1":
+        return 1
     try:
         return max(1, min(int(str(value).strip()), 50))
     except (TypeError, ValueError):

@@ -1,0 +1,297 @@
+"""The Scrapy hook: archive every HTTP exchange, as received, into WARC files.
+
+Enable it with::
+
+    WARC_ENABLED = True
+    WARC_DIR = "out/warc"
+    DOWNLOADER_MIDDLEWARES = {"harvester.warc.capture.WarcCaptureMiddleware": 950}
+
+Settings: ``WARC_ENABLED`` (bool, default False), ``WARC_DIR`` (required when enabled; created if
+missing, must be writable), ``WARC_PREFIX`` (file name prefix, default "harvester"),
+``WARC_MAX_SIZE`` (bytes per file before rotation, default 1 GB), ``WARC_CDXJ_PATH`` (default
+``WARC_DIR/index.cdxj``), ``WARC_OPERATOR`` and ``WARC_DESCRIPTION`` (optional, for warcinfo).
+
+Why a downloader middleware at 950 rather than the ``response_downloaded`` signal: both see the
+response before ``HttpCompressionMiddleware`` (590) decodes it (process_response runs from the
+highest number down; the tests check that the stored gzip body is byte-identical to what the
+server sent), but only a middleware can also (a) rewrite ``Accept-Encoding`` in
+``process_request`` after HttpCompressionMiddleware has set it, (b) see failures in
+``process_exception`` and (c) hand the pointer on through ``request.meta`` in the same step.
+At 950 it sits below ``HttpCacheMiddleware`` (900) on the way in, so cache hits are recognised by
+their ``cached`` flag and not archived twice; each redirect hop and each retry is archived.
+
+What is stored, and what is not exactly the wire bytes:
+
+* request: ``METHOD /path?query HTTP/1.1``, then the headers the way Twisted writes them
+  (``Content-Length`` for bodies first, Scrapy's headers with Twisted's name casing, repeated
+  values repeated, ``Host`` last when Scrapy did not set it), then the body;
+* response: ``HTTP/1.1 200 OK`` (Scrapy does not keep the reason phrase: the standard
+  ``http.HTTPStatus`` phrase is used), every header value (``headers.getlist``), body as received
+  before any content decoding; header names are in Scrapy's normalised case (Twisted/Scrapy do
+  not keep the server's spelling), and values with the same name are grouped;
+* chunked responses: Scrapy/Twisted de-chunk the body and drop ``Transfer-Encoding`` (and the
+  missing ``Content-Length`` is not invented).  If a download handler keeps a
+  ``Transfer-Encoding`` header it is removed, because the stored body is not chunked any more and
+  a reader honouring the header would try (and fail) to de-chunk it.
+
+``request.meta["warc"]`` (so ``response.meta["warc"]`` in callbacks and pipelines) is set to
+``{"warc_file", "warc_offset", "warc_length", "warc_record_id", "fetched_at"}`` for each stored
+response.  Stats: ``warc/records``, ``warc/bytes``, ``warc/responses``, ``warc/failed``
+(+ ``warc/failed/<ExceptionName>``), ``warc/write_errors``, ``warc/skipped_cached``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request, Response
+from twisted.web.http_headers import Headers as TxHeaders
+
+from harvester.warc.writer import (
+    DEFAULT_MAX_SIZE,
+    RequestData,
+    ResponseData,
+    WarcPointer,
+    WarcWriter,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["WarcCaptureMiddleware", "WarcSettingsError", "ACCEPT_ENCODING"]
+
+ACCEPT_ENCODING = b"gzip, deflate"
+# codings neither warcio nor pywb can decode: never ask for them
+_UNREADABLE_CODINGS = {b"br", b"zstd"}
+_DROP_RESPONSE_HEADERS = {b"transfer-encoding"}
+
+
+class WarcSettingsError(ValueError):
+    """A WARC_* setting is missing or wrong; raised from ``from_crawler`` so the crawl won't start."""
+
+
+def _filter_accept_encoding(value: bytes | None) -> bytes:
+    if not value:
+        return ACCEPT_ENCODING
+    kept = []
+    for token in value.split(b","):
+        coding = token.split(b";", 1)[0].strip().lower()
+        if coding and coding not in _UNREADABLE_CODINGS:
+            kept.append(token.strip())
+    return b", ".join(kept) if kept else ACCEPT_ENCODING
+
+
+def _host_value(scheme: str, host: str, port: int | None) -> bytes:
+    # what twisted.web.client.Agent puts in Host when the request has none
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return host.encode("idna") if not host.isascii() else host.encode()
+    return f"{host}:{port}".encode()
+
+
+def request_data(request: Request) -> RequestData:
+    """The request as the default HTTP/1.1 download handler (Twisted) puts it on the wire."""
+    url = request.url.split("#", 1)[0]
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    if request.meta.get("proxy") and parts.scheme == "http":
+        target = url  # plain-HTTP proxies get the absolute form
+    method = request.method.upper()
+    body = request.body or b""
+
+    headers: list[tuple[bytes, bytes]] = []
+    if "Content-Length" not in request.headers:
+        if body:
+            headers.append((b"Content-Length", str(len(body)).encode()))
+        elif method in ("POST", "PUT"):
+            headers.append((b"Content-Length", b"0"))
+    tx = TxHeaders(dict(request.headers))
+    for name, values in tx.getAllRawHeaders():
+        for value in values:
+            headers.append((name, value))
+    if not tx.hasHeader(b"Host"):
+        headers.append((b"Host", _host_value(parts.scheme, parts.hostname or "", parts.port)))
+    return RequestData(method=method, target=target, headers=headers, body=body)
+
+
+def response_data(response: Response) -> ResponseData:
+    """The response as received (body not yet content-decoded)."""
+    headers = [
+        (name, value)
+        for name, values in response.headers.items()
+        if name.lower() not in _DROP_RESPONSE_HEADERS
+        for value in values
+    ]
+    protocol = getattr(response, "protocol", None) or "HTTP/1.1"
+    if not protocol.upper().startswith("HTTP/"):
+        protocol = "HTTP/1.1"
+    return ResponseData(
+        status=int(response.status), headers=headers, body=response.body, protocol=protocol
+    )
+
+
+def _truncation(response: Response) -> str | None:
+    flags = set(response.flags or ())
+    if "dataloss" in flags:
+        return "disconnect"
+    if "download_stopped" in flags:
+        return "unspecified"
+    return None
+
+
+class WarcCaptureMiddleware:
+    """Downloader middleware (priority 950) writing each exchange to WARC before decompression."""
+
+    def __init__(self, writer: WarcWriter, stats: Any = None) -> None:
+        self.writer = writer
+        self.stats = stats
+
+    # -- construction -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "WarcCaptureMiddleware":
+        settings = crawler.settings
+        if not settings.getbool("WARC_ENABLED", False):
+            raise NotConfigured("WARC_ENABLED is not set")
+        writer = cls.writer_from_settings(settings)
+        mw = cls(writer, crawler.stats)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(mw.engine_stopped, signal=signals.engine_stopped)
+        logger.info("WARC capture on: %s (prefix %r, max %d bytes, index %s)",
+                    writer.directory, writer.prefix, writer.max_size, writer.cdxj_path)
+        return mw
+
+    @staticmethod
+    def writer_from_settings(settings) -> WarcWriter:
+        """Validate the WARC_* settings and build the writer; ``WarcSettingsError`` if wrong."""
+        directory = settings.get("WARC_DIR")
+        if not directory or not str(directory).strip():
+            raise WarcSettingsError("WARC_ENABLED is on but WARC_DIR is not set")
+        directory = os.path.abspath(os.fspath(directory))
+        _check_writable_dir(directory, "WARC_DIR")
+
+        prefix = settings.get("WARC_PREFIX") or "harvester"
+        if not isinstance(prefix, str) or any(c in prefix for c in "/\\ \t\n"):
+            raise WarcSettingsError(f"WARC_PREFIX must be a plain file name part, got {prefix!r}")
+
+        raw_size = settings.get("WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
+        try:
+            max_size = int(raw_size if raw_size not in (None, "") else DEFAULT_MAX_SIZE)
+        except (TypeError, ValueError):
+            raise WarcSettingsError(
+                f"WARC_MAX_SIZE must be a number of bytes, got {raw_size!r}"
+            ) from None
+        if max_size <= 0:
+            raise WarcSettingsError(f"WARC_MAX_SIZE must be positive, got {max_size}")
+
+        cdxj_path = settings.get("WARC_CDXJ_PATH") or os.path.join(directory, "index.cdxj")
+        cdxj_path = os.path.abspath(os.fspath(cdxj_path))
+        if os.path.isdir(cdxj_path):
+            raise WarcSettingsError(f"WARC_CDXJ_PATH is a directory: {cdxj_path}")
+        _check_writable_dir(os.path.dirname(cdxj_path), "WARC_CDXJ_PATH's folder")
+        if os.path.exists(cdxj_path) and not os.access(cdxj_path, os.W_OK):
+            raise WarcSettingsError(f"WARC_CDXJ_PATH is not writable: {cdxj_path}")
+
+        return WarcWriter(
+            directory,
+            prefix=prefix,
+            max_size=max_size,
+            cdxj_path=cdxj_path,
+            operator=settings.get("WARC_OPERATOR"),
+            description=settings.get("WARC_DESCRIPTION"),
+        )
+
+    # -- downloader middleware --------------------------------------------------------------------
+
+    def process_request(self, request: Request, spider=None):
+        current = request.headers.get(b"Accept-Encoding")
+        wanted = _filter_accept_encoding(current)
+        if wanted != current:
+            request.headers[b"Accept-Encoding"] = wanted
+        return None
+
+    def process_response(self, request: Request, response: Response, spider=None):
+        if "cached" in (response.flags or ()):
+            self._inc("warc/skipped_cached")
+            return response
+        if urlsplit(response.url).scheme not in ("http", "https"):
+            return response
+        request.meta.pop("warc", None)  # a pointer copied over from a redirect hop
+        before_records, before_bytes = self.writer.records_written, self.writer.bytes_written
+        try:
+            pointer = self.writer.write_exchange(
+                response.url.split("#", 1)[0],
+                request_data(request),
+                response_data(response),
+                ip_address=str(response.ip_address) if response.ip_address else None,
+                truncated=_truncation(response),
+            )
+        except Exception:
+            logger.exception("WARC: could not store %s", response.url)
+            self._inc("warc/write_errors")
+            return response
+        self._inc("warc/records", self.writer.records_written - before_records)
+        self._inc("warc/bytes", self.writer.bytes_written - before_bytes)
+        self._inc("warc/responses")
+        request.meta["warc"] = pointer_meta(pointer)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException, spider=None):
+        if isinstance(exception, IgnoreRequest):
+            return None  # filtered (robots.txt, offsite...), not a failed fetch
+        name = type(exception).__name__
+        logger.warning("WARC: fetch failed, nothing stored: %s (%s: %s)",
+                       request.url, name, exception)
+        self._inc("warc/failed")
+        self._inc(f"warc/failed/{name}")
+        return None
+
+    # -- signals ----------------------------------------------------------------------------------
+
+    def spider_closed(self, spider=None, reason=None) -> None:
+        self.close()
+
+    def engine_stopped(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.writer.close()
+        if self.stats is not None:
+            self.stats.set_value("warc/files", len(self.writer.finished_files))
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None and count:
+            self.stats.inc_value(key, count)
+
+
+def pointer_meta(pointer: WarcPointer) -> dict[str, Any]:
+    """The ``meta["warc"]`` dict for a pointer (what pipelines copy into a record's source)."""
+    return {
+        "warc_file": pointer.warc_file,
+        "warc_offset": pointer.offset,
+        "warc_length": pointer.length,
+        "warc_record_id": pointer.record_id,
+        "fetched_at": pointer.warc_date,
+    }
+
+
+def _check_writable_dir(directory: str, what: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise WarcSettingsError(f"{what} cannot be created: {directory}: {exc}") from None
+    if not os.path.isdir(directory):
+        raise WarcSettingsError(f"{what} is not a directory: {directory}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".warc-write-test-"):
+            pass
+    except OSError as exc:
+        raise WarcSettingsError(f"{what} is not writable: {directory}: {exc}") from None

@@ -1,0 +1,239 @@
+"""Reading stored responses back out of WARC files (for replay and for checks).
+
+    for rec in iter_responses("out/warc"):          # a file, a folder, or a list of them
+        rec.url, rec.status, rec.headers             # headers: [(name, value)] as stored
+        rec.raw_payload                              # HTTP body as received (still gzip etc.)
+        rec.payload                                  # body decoded by its Content-Encoding
+        rec.pointer                                  # WarcPointer: file, offset, length, id
+
+    rec = read_record_at("out/warc/x.warc.gz", offset)   # one record, e.g. from a CDXJ line
+
+A Content-Encoding that cannot be decoded (``br``, ``zstd``, corrupt data) does not raise:
+``payload`` is then the raw bytes and ``decode_error`` says why.
+
+Revisit records are not resolved yet (the writer does not produce them); they are skipped by
+``iter_responses`` and returned as-is by ``iter_records``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
+
+from harvester.warc.writer import WarcPointer
+
+__all__ = [
+    "StoredResponse",
+    "RawRecord",
+    "iter_warc_files",
+    "iter_records",
+    "iter_responses",
+    "read_record_at",
+    "decode_content",
+    "UnsupportedEncoding",
+]
+
+
+class UnsupportedEncoding(ValueError):
+    """A Content-Encoding we cannot decode (e.g. ``br``/``zstd``; the capture never asks for them)."""
+
+
+@dataclass(slots=True)
+class StoredResponse:
+    url: str
+    status: int
+    # HTTP response headers in stored order; warcio decodes each line as UTF-8 when it is valid
+    # UTF-8, else as latin-1 (which gives the original bytes back with .encode("latin-1"))
+    headers: list[tuple[str, str]]
+    raw_payload: bytes  # entity body as received: de-chunked, still content-encoded
+    payload: bytes  # raw_payload decoded by Content-Encoding (== raw_payload when none)
+    pointer: WarcPointer
+    ip_address: str | None
+    concurrent_to: list[str]
+    decode_error: str | None = None  # set when Content-Encoding could not be decoded
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return default
+
+    def header_list(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+
+def iter_warc_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Iterator[str]:
+    """Expand files and folders into ``*.warc.gz`` / ``*.warc`` paths, sorted by name.
+
+    ``.open`` files (still being written) are skipped.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    for path in paths:
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            for name in sorted(os.listdir(path)):
+                if name.endswith((".warc.gz", ".warc")):
+                    yield os.path.join(path, name)
+        else:
+            yield path
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """Any WARC record, read into memory: for checks and tools, not for replay."""
+
+    warc_path: str
+    offset: int
+    length: int  # stored (compressed) length of the record
+    rec_type: str
+    rec_headers: object  # warcio StatusAndHeaders (WARC headers)
+    http_headers: object | None  # warcio StatusAndHeaders, or None (warcinfo, metadata...)
+    raw_payload: bytes  # the block after the HTTP headers, as stored
+
+    @property
+    def record_id(self) -> str:
+        return self.rec_headers.get_header("WARC-Record-ID")
+
+
+def iter_records(paths) -> Iterator[RawRecord]:
+    """Yield every record of the given WARC files/folders, in file order."""
+    for path in iter_warc_files(paths):
+        with open(path, "rb") as fh:
+            it = ArchiveIterator(fh)
+            for record in it:
+                raw = record.raw_stream.read()
+                it.read_to_end(record)  # now offset and length are known
+                yield RawRecord(
+                    warc_path=path,
+                    offset=it.get_record_offset(),
+                    length=it.get_record_length(),
+                    rec_type=record.rec_type,
+                    rec_headers=record.rec_headers,
+                    http_headers=record.http_headers,
+                    raw_payload=raw,
+                )
+
+
+def _split_encodings(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [v.strip().lower() for v in value.split(",") if v.strip()]
+
+
+def decode_content(body: bytes, content_encoding: str | None) -> bytes:
+    """Undo a Content-Encoding header (``gzip``, ``x-gzip``, ``deflate``, ``identity``, chains).
+
+    Raises ``UnsupportedEncoding`` for anything else.
+    """
+    for enc in reversed(_split_encodings(content_encoding)):
+        if enc == "identity":
+            continue
+        if enc in ("gzip", "x-gzip"):
+            body = _gunzip(body)
+        elif enc == "deflate":
+            try:
+                body = zlib.decompress(body)
+            except zlib.error:
+                body = zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, seen in the wild
+        else:
+            raise UnsupportedEncoding(enc)
+    return body
+
+
+def _gunzip(body: bytes) -> bytes:
+    # concatenated gzip members are legal; decompressobj stops at the first one
+    out = []
+    while body:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out.append(d.decompress(body))
+        out.append(d.flush())
+        body = d.unused_data
+        if not d.eof:
+            break
+    return b"".join(out)
+
+
+def _pointer(path: str, it: ArchiveIterator, record, offset: int | None = None) -> WarcPointer:
+    rh = record.rec_headers
+    return WarcPointer(
+        warc_file=os.path.basename(path),
+        offset=it.get_record_offset() if offset is None else offset,
+        length=it.get_record_length(),
+        record_id=rh.get_header("WARC-Record-ID"),
+        warc_date=rh.get_header("WARC-Date"),
+    )
+
+
+def _stored_response(path: str, record) -> StoredResponse:
+    """Read a response record's payload (call before ``read_to_end``); pointer filled later."""
+    raw = record.raw_stream.read()
+    http = record.http_headers
+    headers = list(http.headers) if http else []
+    if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers):
+        # written by another tool that kept the chunked framing: undo it
+        raw = ChunkedDataReader(io.BytesIO(raw)).read()
+    enc = None
+    for k, v in headers:
+        if k.lower() == "content-encoding":
+            enc = v if enc is None else f"{enc}, {v}"
+    error = None
+    try:
+        payload = decode_content(raw, enc)
+    except (UnsupportedEncoding, zlib.error) as exc:
+        payload, error = raw, f"{type(exc).__name__}: {exc}"
+    rh = record.rec_headers
+    status = http.get_statuscode() if http else "0"
+    return StoredResponse(
+        url=rh.get_header("WARC-Target-URI"),
+        status=int(status) if status and status.isdigit() else 0,
+        headers=headers,
+        raw_payload=raw,
+        payload=payload,
+        pointer=None,  # type: ignore[arg-type]  # set by the caller once the length is known
+        ip_address=rh.get_header("WARC-IP-Address"),
+        concurrent_to=[v for k, v in rh.headers if k.lower() == "warc-concurrent-to"],
+        decode_error=error,
+    )
+
+
+def iter_responses(paths) -> Iterator[StoredResponse]:
+    """Yield every ``response`` record of the given WARC files/folders as a ``StoredResponse``."""
+    for path in iter_warc_files(paths):
+        with open(path, "rb") as fh:
+            it = ArchiveIterator(fh)
+            for record in it:
+                if record.rec_type != "response":
+                    continue
+                stored = _stored_response(path, record)
+                it.read_to_end(record)
+                stored.pointer = _pointer(path, it, record)
+                yield stored
+
+
+def read_record_at(path: str | os.PathLike, offset: int):
+    """Read the one record that starts at ``offset`` (e.g. from a CDXJ line or a WarcPointer).
+
+    Returns a ``StoredResponse`` for response records, otherwise the warcio record with its
+    content already read into ``record.content`` (bytes).
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        it = ArchiveIterator(fh)
+        record = next(iter(it))
+        if record.rec_type == "response":
+            stored = _stored_response(path, record)
+            it.read_to_end(record)
+            stored.pointer = _pointer(path, it, record, offset=offset)
+            return stored
+        record.content = record.content_stream().read()
+        return record
