@@ -17,8 +17,43 @@ from harvester.report.templates import NUMBERING_TAIL
 EMPTY_MARKS = {"", "/", "-", "—", "--", "——", "－", "\\", "－－", "―"}
 _VALUE = re.compile(r"^(?P<num>[-+]?\d[\d,]*(?:\.\d+)?)(?P<unit>万元|元|万|件|条|个|项|次)?"
                     r"(?:\((?P<remark>[^)]*)\))?$")
-# Numeric material at the end of a text cell: "行政许可 97", "规范性文件898989", "...数量230 000023".
-_TRAILING_NUMBERS = re.compile(r"^(?P<label>.*?[^\d\s.,/])\s*(?P<nums>(?:[\d.,]+(?:万元|元|万)?(?:\([^)]*\))?\s*)+)$")
+_UNITS = ("万元", "元", "万")
+_NUMBER_CHARS = set("0123456789.,")
+
+
+def trailing_numbers(text: str) -> tuple[str, list[str]] | None:
+    """Split numeric material off the end of a text cell: "行政许可 97" → ("行政许可", ["97"]),
+    "规范性文件898989" → ("规范性文件", ["898989"]), "…数量230 000023" → (…, ["230", "000023"]).
+
+    A backward scan, linear in the cell's length (a regex with nested repeats backtracks
+    exponentially on long digit runs — the fuzz tests found it).
+    """
+    end = len(text.rstrip())
+    pieces: list[str] = []
+    while True:
+        stop = end
+        if stop and text[stop - 1] == ")":  # "86000元(罚没收入)"
+            opening = text.rfind("(", max(0, stop - 40), stop)
+            if opening < 0:
+                break
+            stop = opening
+        for unit in _UNITS:
+            if text.endswith(unit, 0, stop):
+                stop -= len(unit)
+                break
+        start = stop
+        while start and text[start - 1] in _NUMBER_CHARS:
+            start -= 1
+        if start == stop or not any(c.isdigit() for c in text[start:stop]):
+            break
+        pieces.append(text[start:end])
+        end = start
+        while end and text[end - 1].isspace():
+            end -= 1
+    label = text[:end]
+    if not pieces or not label or label[-1] in "/.,":
+        return None
+    return label, pieces[::-1]
 
 
 @dataclass
@@ -65,11 +100,10 @@ def expand(cell: str) -> list[Token]:
     tok = classify(cell)
     if tok.kind != "text":
         return [tok]
-    m = _TRAILING_NUMBERS.match(cell.strip())
-    if not m or not re.search(r"\d", m.group("nums")):
+    split = trailing_numbers(cell.strip())
+    if split is None:
         return [tok]
-    label = m.group("label")
-    nums = m.group("nums").split()
+    label, nums = split
     # "…国家秘密00000002.其他法律…" was cut before the "2." of the next label upstream;
     # here a label's own numbering ("第(一)项") never ends in digits, so nothing to undo.
     out = [Token("text", squash(label))]

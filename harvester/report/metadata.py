@@ -11,6 +11,7 @@ _TITLE = re.compile(r"^(?P<t>[^,。;:《》()!?、]{0,40}?政府信息公开[^,�
 _TITLE_WRAPPED = re.compile(r"^[^,。;:《》()]{0,40}?政府信息公开[^,。;:《》()]{0,8}$")
 _TITLE_IN_SENTENCE = re.compile(r"([\u4e00-\u9fff]{2,40}(?:20\d\d|19\d\d)年度?政府信息公开(?:工作)?(?:年度报告|年报))")
 _TITLE_LEAD = re.compile(r"^.*?(?:特向社会公布|向社会公布|现将|现予|公布|发布|印发)")
+_LEADING_LABEL = re.compile(r"^(正文|全文|标题)\s*[::]?\s*")
 _METADATA_LINE = re.compile(r"^(标题|索引号|发布机构|发文日期|主题分类|来源|文号|栏目|原文链接|本地目录|发布时间|信息来源)")
 _YEAR = re.compile(r"(20\d\d|19\d\d)\s*年度?")
 _PERIOD = re.compile(r"统计(?:期限|周期|时限|时间)?.{0,8}?(20\d\d)\s*年\s*1\s*月\s*1\s*日")
@@ -22,6 +23,14 @@ _TITLE_SUFFIX = re.compile(r"[-_|—]+[^-_|—]{0,30}$")
 
 def line_text(line: Line) -> str:
     return " ".join(c for c in line if c)
+
+
+def _meta_title(meta: dict[str, str], key: str) -> str | None:
+    """A report title from page metadata (ArticleTitle; <title> without its " - site" suffix)."""
+    title = tidy(meta.get(key) or "")
+    if key == "page_title":
+        title = _TITLE_SUFFIX.sub("", title) or title
+    return title if ("政府信息公开" in title or "年度报告" in title or "年报" in title) else None
 
 
 def find_title(lines: list[Line], meta: dict[str, str]) -> str | None:
@@ -37,24 +46,21 @@ def find_title(lines: list[Line], meta: dict[str, str]) -> str | None:
         m = _TITLE.match(text)
         if not m:
             continue
-        title = m.group("t").strip()
+        title = _LEADING_LABEL.sub("", m.group("t").strip())  # "正文2024年…"
         if re.match(r"^(20\d\d|19\d\d)\s*年", title) and i > 0:
             prev = tidy(line_text(lines[i - 1]))
             if (2 <= len(prev) <= 30 and re.fullmatch(r"[\u4e00-\u9fff()]+", prev) and "报告" not in prev
                     and prev not in ("正文", "全文")):
                 title = prev + title  # "洪泽区人民政府" / "2023 年政府信息公开工作年度报告"
         return tidy(title)
+    if title := _meta_title(meta, "title"):  # <meta name="ArticleTitle">
+        return title
     for line in lines[:10]:  # "…特向社会公布新余市政务服务中心2021年政府信息公开工作年度报告。"
         m = _TITLE_IN_SENTENCE.search(tidy(line_text(line)))
         if m:
             return _TITLE_LEAD.sub("", m.group(1))
-    for key in ("title", "page_title"):
-        if meta.get(key):
-            title = tidy(meta[key])
-            if key == "page_title":
-                title = _TITLE_SUFFIX.sub("", title) or title
-            if "政府信息公开" in title or "年度报告" in title or "年报" in title:
-                return title
+    if title := _meta_title(meta, "page_title"):
+        return title
     for line in lines[:15]:  # an archiver's "标题: …" header
         text = tidy(line_text(line))
         if text.startswith("标题"):

@@ -1,0 +1,85 @@
+"""The one Scrapy settings module (named in scrapy.cfg).
+
+Defaults are polite for real government portals: one request at a time per host, a delay, and
+AutoThrottle on top. `LOOPBACK_PROFILE` is what the demo, the tests and the benchmarks lay over it
+for the simulator on 127.0.0.0/8 (no delays). `harvester.crawl.crawl_settings` builds the final
+settings: this module + profile + the output folder.
+"""
+
+BOT_NAME = "harvester"
+SPIDER_MODULES = ["harvester.spiders"]
+NEWSPIDER_MODULE = "harvester.spiders"
+
+USER_AGENT = "gov-nianbao-harvester/0.1 (+https://github.com/gov-nianbao-harvester; research crawl of 政府信息公开年报)"
+ROBOTSTXT_OBEY = True
+
+# Side channels off: no telnet console, no remote control.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# Politeness for real portals.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5     # ±50 % around DOWNLOAD_DELAY
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Failures: retry transient errors with exponential backoff (BackoffRetryMiddleware).
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 2.0      # seconds; the n-th retry waits BASE * 2**(n-1), capped below
+RETRY_BACKOFF_MAX = 60.0
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024     # reports as PDF can be large; nothing legitimate is bigger
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+DEPTH_LIMIT = 12              # a safety net: the spider's own rules stop far earlier
+HTTPERROR_ALLOW_ALL = False
+
+# Scrapy 2.18+ asks for br/zstd, which WARC replay tools cannot decode.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 30.0      # progress line on long crawls
+
+DOWNLOADER_MIDDLEWARES = {
+    # refuse off-scope hosts and private addresses (also on redirects) before anything else
+    "harvester.spiders.discovery.ScopeMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "harvester.spiders.discovery.BackoffRetryMiddleware": 550,
+    # raw bytes to WARC, before HttpCompressionMiddleware (590) decodes them
+    "harvester.warc.capture.WarcCaptureMiddleware": 950,
+}
+ITEM_PIPELINES = {
+    "harvester.pipelines.parse.ParsePipeline": 300,
+    "harvester.pipelines.dump.DumpPipeline": 800,
+}
+
+# WARC capture (harvester.warc.capture); crawl_settings() points these at OUT/.
+WARC_ENABLED = True
+WARC_PREFIX = "harvester"
+WARC_MAX_SIZE = 1_000_000_000
+
+# Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
+DUMP_PATH = None
+
+# The demo / test / benchmark profile for the loopback simulator.
+LOOPBACK_PROFILE = {
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOAD_DELAY_JITTER": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 32,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "RETRY_BACKOFF_BASE": 0.2,
+    "DOWNLOAD_TIMEOUT": 20,
+    "LOGSTATS_INTERVAL": 10.0,
+}

@@ -1,0 +1,268 @@
+"""The discovery spider: from each registry portal's entry URLs to its 年报 reports.
+
+Generic for every portal (what a page is and links to lives in `harvester.spiders.pages`):
+
+* entry / navigation pages: follow 信息公开/政务公开 navigation (two steps at most) and any link to a
+  年报 column (by link text or by a column token in the URL);
+* column pages: follow report links (title rule), next pages (TRS ``createPageHTML``, ``?page=N``),
+  per-year / per-organisation sub-columns, ``location.replace`` / meta-refresh shells, and
+  script-driven list endpoints (Hanweb ``dataproxy.jsp``: from the registry hint ``list_endpoint``
+  or announced by the page);
+* report pages: emitted as items when their title is a report title; the PDF/DOC(X) attachments they
+  link are fetched and emitted too; a thin page that only points to attachments is not emitted.
+
+Scope (ScopeMiddleware): only the registry's allowed hosts, on every hop including redirects;
+private/loopback/link-local addresses only for portals whose hint ``allow_private`` is true.
+Items are plain dicts (keys: url, body, content_type, status, kind, agency, link_title,
+detail_url, warc); the pipelines parse and dump them.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import scrapy
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
+
+from harvester.registry import Portal, load_registry
+from harvester.spiders import pages
+
+logger = logging.getLogger(__name__)
+
+MAX_NAV_DEPTH = 2        # home → 信息公开 → 年报 column
+MAX_LIST_PAGES = 5000    # per portal: list/column pages followed
+
+
+def _private_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+
+
+class DiscoverySpider(scrapy.Spider):
+    name = "discovery"
+
+    def __init__(self, registry: str | None = None, portals: list[Portal] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.portals: list[Portal] = portals if portals is not None else load_registry(registry)
+        # host → (portal index, allow_private); the first portal naming a host owns it
+        self.scope: dict[str, tuple[int, bool]] = {}
+        for i, p in enumerate(self.portals):
+            for h in p.allowed_hosts:
+                self.scope.setdefault(h.lower(), (i, p.allow_private))
+        self.list_pages: dict[int, int] = {}
+
+    # --- scope -------------------------------------------------------------------------------------
+    def in_scope(self, url: str, portal: int) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return host in {h.lower() for h in self.portals[portal].allowed_hosts}
+
+    def _req(self, url: str, portal: int, role: str, callback=None, **meta: Any) -> scrapy.Request | None:
+        url = pages.canonical_url(url)
+        if not self.in_scope(url, portal):
+            self.crawler.stats.inc_value("discovery/offsite_links")
+            return None
+        if role in ("list", "nav", "entry"):
+            n = self.list_pages.get(portal, 0)
+            if n >= MAX_LIST_PAGES:
+                return None
+            self.list_pages[portal] = n + 1
+        meta.update({"portal": portal, "role": role})
+        return scrapy.Request(url, callback=callback or self.parse, meta=meta,
+                              errback=self.failed, priority={"attachment": 3, "detail": 2}.get(role, 0))
+
+    # --- start -------------------------------------------------------------------------------------
+    async def start(self):
+        for i, portal in enumerate(self.portals):
+            for url in portal.entry_urls:
+                r = self._req(url, i, "entry", nav_depth=0)
+                if r:
+                    yield r
+            endpoint = portal.hints.get("list_endpoint")
+            if endpoint:
+                r = self._req(pages.hanweb_page_url(endpoint, 1), i, "list", callback=self.parse_list_endpoint,
+                              endpoint=endpoint)
+                if r:
+                    yield r
+            for url in portal.hints.get("known_report_urls") or []:
+                r = self._req(url, i, "detail", link_title=None)
+                if r:
+                    yield r
+
+    # --- callbacks ---------------------------------------------------------------------------------
+    def failed(self, failure):
+        """Errback: HTTP errors and network failures are logged and counted; refusals (robots.txt,
+        scope) are counted apart, they are not failures."""
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        request = failure.request
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            self.crawler.stats.inc_value("discovery/refused")
+            return
+        self.crawler.stats.inc_value("discovery/failed_fetches")
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        logger.warning("fetch failed: %s (%s)", request.url,
+                       f"HTTP {status}" if status else failure.getErrorMessage() or failure.type.__name__)
+
+    def parse(self, response: Response):
+        meta = response.meta
+        role = meta.get("role", "list")
+        if role == "attachment" or not isinstance(response, TextResponse):
+            if role in ("attachment", "detail"):
+                yield from self.parse_attachment(response)
+            return
+        page = pages.page_for(response.url, response.text)
+        if role == "detail":
+            yield from self.parse_detail(response, page)
+        else:
+            yield from self.parse_listing(response, page)
+
+    def parse_listing(self, response: TextResponse, page: pages.GenericPage):
+        portal = response.meta["portal"]
+        depth = response.meta.get("nav_depth", MAX_NAV_DEPTH)
+        self.crawler.stats.inc_value("discovery/list_pages")
+        listing = page.listing()
+        if listing.shell_target:
+            r = self._req(listing.shell_target, portal, response.meta["role"], nav_depth=depth)
+            if r:
+                yield r
+        for link in listing.reports:
+            role = "attachment" if pages.is_attachment_url(link.url) else "detail"
+            r = self._req(link.url, portal, role, link_title=link.text, detail_url=response.url)
+            if r:
+                yield r
+        for link in listing.columns:
+            r = self._req(link.url, portal, "list", nav_depth=MAX_NAV_DEPTH)
+            if r:
+                yield r
+        if depth < MAX_NAV_DEPTH:
+            for link in listing.nav:
+                r = self._req(link.url, portal, "nav", nav_depth=depth + 1)
+                if r:
+                    yield r
+        for endpoint in page.list_endpoints():
+            r = self._req(pages.hanweb_page_url(endpoint, 1), portal, "list", callback=self.parse_list_endpoint,
+                          endpoint=endpoint)
+            if r:
+                yield r
+
+    def parse_list_endpoint(self, response: Response):
+        """A Hanweb dataproxy.jsp answer: report links in CDATA records; ask for the next records."""
+        portal = response.meta["portal"]
+        endpoint = response.meta["endpoint"]
+        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
+        links, total = pages.hanweb_records(response.url, text)
+        self.crawler.stats.inc_value("discovery/list_pages")
+        for link in links:
+            if pages.is_report_title(link.text):
+                r = self._req(link.url, portal, "detail", link_title=link.text, detail_url=response.url)
+                if r:
+                    yield r
+        if response.meta.get("first", True) and total:
+            per = int(dict(parse_qsl(urlsplit(response.url).query)).get("perpage") or pages.HANWEB_PER_PAGE)
+            for start in range(1 + per, total + 1, per):
+                r = self._req(pages.hanweb_page_url(endpoint, start, per), portal, "list",
+                              callback=self.parse_list_endpoint, endpoint=endpoint, first=False)
+                if r:
+                    yield r
+
+    def parse_detail(self, response: TextResponse, page: pages.GenericPage):
+        portal = response.meta["portal"]
+        title = page.title()
+        link_title = response.meta.get("link_title")
+        candidate = title if title and pages.REPORT_TITLE.search(title) else (link_title or title)
+        if not pages.is_report_title(candidate):
+            self.crawler.stats.inc_value("discovery/rejected_pages")
+            if not pages.NOTICE.search(candidate or ""):
+                # a per-year column behind a report-looking link: read it as a list
+                yield from self.parse_listing(response, page)
+            return
+        title = candidate
+        attachments = page.attachments()
+        for link in attachments:
+            r = self._req(link.url, portal, "attachment", link_title=link.text or title, detail_url=response.url,
+                          detail_title=title)
+            if r:
+                yield r
+        if attachments and page.text_length() < pages.THIN_PAGE_CHARS:
+            self.crawler.stats.inc_value("discovery/thin_pages")
+            return   # the report is the attachment
+        yield self.item(response, "page", title or link_title)
+
+    def parse_attachment(self, response: Response):
+        if response.status != 200 or not response.body:
+            return
+        yield self.item(response, "attachment", response.meta.get("detail_title") or response.meta.get("link_title"))
+
+    def item(self, response: Response, kind: str, title: str | None) -> dict[str, Any]:
+        self.crawler.stats.inc_value(f"discovery/reports/{kind}")
+        ctype = response.headers.get(b"Content-Type")
+        ctype = ctype.decode("latin-1") if ctype else None
+        if isinstance(response, TextResponse) and ctype and "charset" not in ctype.lower():
+            ctype = f"{ctype}; charset={response.encoding}"
+        portal = self.portals[response.meta["portal"]]
+        return {"url": response.url, "body": response.body, "content_type": ctype, "status": response.status,
+                "kind": kind, "agency": portal.agency, "link_title": title,
+                "detail_url": response.meta.get("detail_url"), "warc": response.meta.get("warc")}
+
+
+# --- downloader middlewares of this spider -----------------------------------------------------------
+class ScopeMiddleware:
+    """Refuse every request (entry, link, redirect hop, robots.txt) outside the registry's hosts, and
+    private/loopback/link-local addresses unless the owning portal's hint `allow_private` is true."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        spider = self.crawler.spider
+        scope = getattr(spider, "scope", None)
+        if scope is None:
+            return None
+        host = (urlsplit(request.url).hostname or "").lower()
+        owner = scope.get(host)
+        if owner is None:
+            self.crawler.stats.inc_value("scope/offsite")
+            logger.debug("off scope, not fetched: %s", request.url)
+            raise IgnoreRequest(f"off scope: {host}")
+        if _private_host(host) and not owner[1]:
+            self.crawler.stats.inc_value("scope/private")
+            logger.warning("private address refused (no allow_private hint): %s", request.url)
+            raise IgnoreRequest(f"private address: {host}")
+        return None
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """RetryMiddleware whose n-th retry waits RETRY_BACKOFF_BASE * 2**(n-1) s (capped at RETRY_BACKOFF_MAX)."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+
+    def _retry(self, request, reason):
+        new = super()._retry(request, reason)
+        if new is not None:
+            n = new.meta.get("retry_times", 1)
+            new.meta["retry_delay"] = min(self.cap, self.base * 2 ** (n - 1))
+        return new
+
+    async def process_request(self, request, spider=None):
+        delay = request.meta.pop("retry_delay", 0)
+        if delay:
+            from twisted.internet import reactor, task
+            await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
+        return None

@@ -1,0 +1,171 @@
+"""End to end: crawl the simulator with `harvester crawl` (in a subprocess, hard timeout) and check
+recall, precision, gold values, robots.txt, scope, WARC output and idempotent re-runs."""
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+
+from goldcompare import mismatches
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TIMEOUT = 90
+
+# Every gold field is held, title/published/script included. One exception: a document whose
+# gold title is null (it prints none) is served by the simulator under a list title, as portals do.
+def tolerated(gold: dict, field: str) -> bool:
+    return field == "title" and gold.get("title") is None
+
+
+def run_crawl(registry: pathlib.Path, out: pathlib.Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry),
+                           "--out", str(out), "--loopback"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "records (agency-years)" in proc.stdout
+    return json.loads((out / "crawl-stats.json").read_text(encoding="utf-8"))
+
+
+def records(out: pathlib.Path) -> list[dict]:
+    lines = (out / "reports" / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    from harvester.sim import start_simulator
+
+    tmp = tmp_path_factory.mktemp("crawl")
+    sim = start_simulator()
+    try:
+        registry = tmp / "registry.jsonl"
+        sim.write_registry(registry)
+        out = tmp / "out"
+        first = run_crawl(registry, out)
+        first_records = records(out)
+        log = list(sim.request_log)
+        second = run_crawl(registry, out)
+        yield {"sim": sim, "out": out, "stats": first, "records": first_records, "log": log,
+               "second": second, "expected": sim.expected_reports(include_large=False),
+               "registry_hosts": {urlsplit(u).hostname for row in sim.registry_rows() for u in row["entry_urls"]}}
+    finally:
+        sim.stop()
+
+
+def _path(url: str) -> str:
+    p = urlsplit(url)
+    return p.path + (f"?{p.query}" if p.query else "")
+
+
+def test_recall_and_precision(crawled):
+    exp = crawled["expected"]
+    want = {e["url"] for e in exp}
+    twins = {t: e["url"] for e in exp for t in e["twins"]}
+    got = [twins.get(r["source"]["url"], r["source"]["url"]) for r in crawled["records"]]
+    assert sorted(want - set(got)) == [], "reports not found"
+    assert sorted(set(got) - want) == [], "non-reports emitted"
+    assert crawled["stats"]["summary"]["reports"] == len(exp)
+    kinds = {e["url"]: e["kind"] for e in exp}
+    for r in crawled["records"]:
+        assert r["source"]["warc_file"] and r["source"]["warc_record_id"], r["source"]
+        if kinds[r["source"]["url"]] == "attachment":
+            assert r["source"]["url"].endswith((".pdf", ".docx"))
+
+
+def test_records_match_gold(crawled):
+    by_url = {r["source"]["url"]: r for r in crawled["records"]}
+    bad = {}
+    for e in crawled["expected"]:
+        gold = e.get("gold") or json.loads(pathlib.Path(e["gold_path"]).read_text(encoding="utf-8"))
+        wrong = [m for m in mismatches(gold, by_url[e["url"]])
+                 if not tolerated(gold, m[0])]
+        if wrong:
+            bad[e["corpus_name"]] = wrong[:5]
+    assert bad == {}
+
+
+def test_robots_and_scope(crawled):
+    log = crawled["log"]
+    assert log, "the simulator saw no request"
+    assert not [x for x in log if x["path"].startswith("/zwgk/internal/")], "robots.txt Disallow ignored"
+    hosts = {x["host"] for x in log}
+    assert hosts <= crawled["registry_hosts"], f"off-scope hosts fetched: {hosts - crawled['registry_hosts']}"
+    assert crawled["sim"].foreign_host not in hosts
+    assert not [x for x in log if x["path"].startswith("/calendar")], "endless calendar followed"
+    ua = {x["headers"].get("User-Agent", "") for x in log}
+    assert all(u.startswith("gov-nianbao-harvester/") for u in ua)
+    assert all("br" not in x["headers"].get("Accept-Encoding", "") for x in log)
+
+
+def test_outputs_and_rerun_is_idempotent(crawled):
+    out = crawled["out"]
+    assert list((out / "warc").glob("*.warc.gz"))
+    assert (out / "index.cdxj").stat().st_size > 0
+    again = records(out)
+    ids = [r["id"] for r in again]
+    assert len(ids) == len(set(ids)) == len(crawled["records"])
+    assert sorted(ids) == sorted(r["id"] for r in crawled["records"])
+    assert not list((out / "reports").glob(".records-*"))  # no temp file left behind
+    assert crawled["second"]["summary"]["records"] == len(crawled["records"])
+
+
+def test_cli_rejects_bad_registry(tmp_path):
+    from harvester.cli import main
+
+    bad = tmp_path / "r.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    assert main(["crawl", "--registry", str(bad), "--out", str(tmp_path / "o")]) == 2
+
+
+# --- the spider's rules, without a crawl -----------------------------------------------------------
+def test_title_and_url_rules():
+    from harvester.spiders import pages
+
+    assert pages.is_report_title("2020年上海市嘉定区新成路街道政府信息公开工作年度报告")
+    assert pages.is_report_title("小沙街道政府信息公开工作2020年度报告")
+    assert not pages.is_report_title("关于做好2021年政府信息公开工作年度报告编制工作的通知")
+    assert not pages.is_report_title("关于印发政府信息公开工作年度报告格式的通知")
+    assert not pages.is_report_title("上海市住房公积金2020年年度报告")
+    assert pages.is_column_url("http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/gknb2024/index.html")
+    assert pages.is_column_url("http://x.gov.cn/xxgk/XXGKNB123/index_2.html")
+    assert not pages.is_column_url("http://x.gov.cn/zwgk/zfxxgknb/202112/t20211215_111111.html")
+    assert pages.canonical_url("http://x.gov.cn/a/t1_2_wap.html#top") == "http://x.gov.cn/a/t1_2.html"
+    page = pages.GenericPage("http://x.gov.cn/col/index.html",
+                             '<script>createPageHTML(3, 0, "index", "html");</script>')
+    assert page.pagination() == ["http://x.gov.cn/col/index_1.html", "http://x.gov.cn/col/index_2.html"]
+    shell = pages.GenericPage("http://x.gov.cn/a/", '<script>location.replace("/b/");</script>')
+    assert shell.shell_target() == "http://x.gov.cn/b/"
+
+
+class _Stats:
+    def __init__(self):
+        self.values = {}
+
+    def inc_value(self, key, count=1):
+        self.values[key] = self.values.get(key, 0) + count
+
+
+def test_scope_middleware_refuses_offsite_and_private():
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    from harvester.registry import Portal
+    from harvester.spiders.discovery import DiscoverySpider, ScopeMiddleware
+
+    portals = [Portal("甲", ("http://www.a.gov.cn/",), ("www.a.gov.cn", "10.1.2.3")),
+               Portal("乙", ("http://127.0.0.9/",), ("127.0.0.9",), hints={"allow_private": True})]
+
+    class Crawler:
+        spider = DiscoverySpider(portals=portals)
+        stats = _Stats()
+
+    mw = ScopeMiddleware(Crawler)
+    assert mw.process_request(Request("http://www.a.gov.cn/x.html")) is None
+    assert mw.process_request(Request("http://127.0.0.9/x.html")) is None
+    for url in ("http://www.b.gov.cn/", "http://10.1.2.3/admin", "http://169.254.169.254/latest/"):
+        with pytest.raises(IgnoreRequest):
+            mw.process_request(Request(url))
