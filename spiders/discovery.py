@@ -14,7 +14,14 @@ Generic for every portal (what a page is and links to lives in `harvester.spider
 Scope (ScopeMiddleware): only the registry's allowed hosts, on every hop including redirects;
 private/loopback/link-local addresses only for portals whose hint ``allow_private`` is true.
 Items are plain dicts (keys: url, body, content_type, status, kind, agency, link_title,
-detail_url, warc); the pipelines parse and dump them.
+detail_url, warc, state_key); the pipelines parse and dump them.
+
+Re-crawls (``harvester.state``, setting ``CRAWL_STATE_PATH``): list/nav pages are always fetched
+fully; report pages and attachments seen before are asked for with If-None-Match /
+If-Modified-Since. A 304 (or a 200 the capture middleware found payload-identical) yields an item
+with ``unchanged: True`` (not parsed, the dump keeps its record) and re-requests the attachments
+the page linked last time (conditionally too). Stats: ``recrawl/conditional``,
+``recrawl/not_modified``, ``recrawl/identical_payload``, ``recrawl/changed``.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 
 from harvester.registry import Portal, load_registry
 from harvester.spiders import pages
+from harvester.state import CrawlState
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +68,13 @@ class DiscoverySpider(scrapy.Spider):
             for h in p.allowed_hosts:
                 self.scope.setdefault(h.lower(), (i, p.allow_private))
         self.list_pages: dict[int, int] = {}
+        self._state: CrawlState | None | bool = False   # False: not looked up yet
+
+    @property
+    def state(self) -> CrawlState | None:
+        if self._state is False:
+            self._state = CrawlState.for_crawler(getattr(self, "crawler", None))
+        return self._state
 
     # --- scope -------------------------------------------------------------------------------------
     def in_scope(self, url: str, portal: int) -> bool:
@@ -76,8 +91,14 @@ class DiscoverySpider(scrapy.Spider):
             if n >= MAX_LIST_PAGES:
                 return None
             self.list_pages[portal] = n + 1
-        meta.update({"portal": portal, "role": role})
-        return scrapy.Request(url, callback=callback or self.parse, meta=meta,
+        meta.update({"portal": portal, "role": role, "state_key": url})
+        headers = None
+        cond = self.state.conditional(url, role) if self.state is not None and callback is None else None
+        if cond:
+            headers, meta["prev_capture"] = cond
+            meta["handle_httpstatus_list"] = [304]
+            self.crawler.stats.inc_value("recrawl/conditional")
+        return scrapy.Request(url, callback=callback or self.parse, meta=meta, headers=headers,
                               errback=self.failed, priority={"attachment": 3, "detail": 2}.get(role, 0))
 
     # --- start -------------------------------------------------------------------------------------
@@ -114,6 +135,55 @@ class DiscoverySpider(scrapy.Spider):
                        f"HTTP {status}" if status else failure.getErrorMessage() or failure.type.__name__)
 
     def parse(self, response: Response):
+        meta = response.meta
+        role = meta.get("role", "list")
+        state = self.state
+        if state is None:
+            yield from self._parse(response)
+            return
+        key = meta.get("state_key") or response.url
+        if meta.get("prev_capture"):
+            revisit = (meta.get("warc") or {}).get("revisit")
+            if response.status == 304 or revisit:
+                yield from self.unchanged(response, key, "not_modified" if response.status == 304
+                                          else "identical_payload")
+                return
+            self.crawler.stats.inc_value("recrawl/changed")
+        children: list[dict[str, Any]] = []
+        emitted = False
+        for out in self._parse(response):
+            if isinstance(out, scrapy.Request) and out.meta.get("role") in ("detail", "attachment"):
+                children.append({k: out.meta.get(k) for k in ("link_title", "detail_url", "detail_title")}
+                                | {"url": out.meta.get("state_key") or out.url, "role": out.meta["role"]})
+            elif isinstance(out, dict):
+                emitted = True
+            yield out
+        if response.status == 200:
+            report = bool(meta.get("is_report")) or (role == "attachment" and emitted)
+            state.observe(key, response, role=role, report=report, emitted=emitted,
+                          children=children if report else [])
+
+    def unchanged(self, response: Response, key: str, why: str):
+        """The report page / attachment is as last captured: no parse; its attachments re-asked."""
+        self.crawler.stats.inc_value(f"recrawl/{why}")
+        entry = self.state.get(key) or {}
+        self.state.revisited(key, response)
+        portal = response.meta["portal"]
+        for child in entry.get("children") or []:
+            r = self._req(child["url"], portal, child.get("role") or "attachment",
+                          link_title=child.get("link_title"), detail_url=child.get("detail_url"),
+                          detail_title=child.get("detail_title"))
+            if r:
+                yield r
+        if entry.get("emitted"):
+            self.crawler.stats.inc_value("discovery/reports/unchanged")
+            yield {"url": entry.get("final_url") or key, "body": b"", "content_type": None,
+                   "status": response.status, "kind": "attachment" if entry.get("role") == "attachment" else "page",
+                   "agency": self.portals[portal].agency, "link_title": response.meta.get("link_title"),
+                   "detail_url": response.meta.get("detail_url"), "warc": response.meta.get("warc"),
+                   "state_key": key, "unchanged": True, "record_id": entry.get("record_id")}
+
+    def _parse(self, response: Response):
         meta = response.meta
         role = meta.get("role", "list")
         if role == "attachment" or not isinstance(response, TextResponse):
@@ -187,6 +257,7 @@ class DiscoverySpider(scrapy.Spider):
                 yield from self.parse_listing(response, page)
             return
         title = candidate
+        response.meta["is_report"] = True
         attachments = page.attachments()
         for link in attachments:
             r = self._req(link.url, portal, "attachment", link_title=link.text or title, detail_url=response.url,
@@ -212,7 +283,8 @@ class DiscoverySpider(scrapy.Spider):
         portal = self.portals[response.meta["portal"]]
         return {"url": response.url, "body": response.body, "content_type": ctype, "status": response.status,
                 "kind": kind, "agency": portal.agency, "link_title": title,
-                "detail_url": response.meta.get("detail_url"), "warc": response.meta.get("warc")}
+                "detail_url": response.meta.get("detail_url"), "warc": response.meta.get("warc"),
+                "state_key": response.meta.get("state_key")}
 
 
 # --- downloader middlewares of this spider -----------------------------------------------------------
@@ -245,6 +317,25 @@ class ScopeMiddleware:
         return None
 
 
+def retry_after_seconds(value: bytes | None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime, timezone
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware whose n-th retry waits RETRY_BACKOFF_BASE * 2**(n-1) s (capped at RETRY_BACKOFF_MAX)."""
 
@@ -253,11 +344,19 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
         self.cap = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
 
+    def process_response(self, request, response, spider=None):
+        # a server that says when to come back (429/503 Retry-After) is believed, up to the cap
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if wait is not None:
+            request.meta["retry_after"] = min(self.cap, wait)
+        return super().process_response(request, response)
+
     def _retry(self, request, reason):
         new = super()._retry(request, reason)
         if new is not None:
             n = new.meta.get("retry_times", 1)
-            new.meta["retry_delay"] = min(self.cap, self.base * 2 ** (n - 1))
+            backoff = min(self.cap, self.base * 2 ** (n - 1))
+            new.meta["retry_delay"] = max(backoff, new.meta.pop("retry_after", 0) or 0)
         return new
 
     async def process_request(self, request, spider=None):

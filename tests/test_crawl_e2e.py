@@ -169,3 +169,11 @@ def test_scope_middleware_refuses_offsite_and_private():
     for url in ("http://www.b.gov.cn/", "http://10.1.2.3/admin", "http://169.254.169.254/latest/"):
         with pytest.raises(IgnoreRequest):
             mw.process_request(Request(url))
+
+
+def test_retry_after_is_honoured_up_to_the_cap():
+    from harvester.spiders.discovery import retry_after_seconds
+
+    assert retry_after_seconds(b"120") == 120.0
+    assert retry_after_seconds(None) is None and retry_after_seconds(b"soon") is None
+    assert retry_after_seconds(b"Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: now
