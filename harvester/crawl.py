@@ -3,7 +3,9 @@
     summary = run_crawl("registry/portals.jsonl", "out/run1")            # polite defaults
     summary = run_crawl(path, out, loopback=True, warc=False)             # simulator / benchmarks
 
-Output layout: OUT/warc/*.warc.gz, OUT/index.cdxj, OUT/reports/records.jsonl, OUT/crawl-stats.json.
+Output layout: OUT/warc/*.warc.gz, OUT/index.cdxj, OUT/reports/records.jsonl, OUT/crawl-stats.json,
+OUT/state.jsonl (crawl state, `harvester.state`: a re-run with the same OUT only asks conditionally
+for report pages and attachments it has, so a scheduled job just runs `harvester crawl` again).
 In-process (Twisted's reactor runs once per process): call it once per process; tests and
 benchmarks run `python -m harvester.cli crawl ...` in a subprocess.
 """
@@ -38,6 +40,7 @@ def crawl_settings(out: str | os.PathLike, *, loopback: bool = False, warc: bool
     s.set("WARC_DIR", str(out / "warc"), priority="project")
     s.set("WARC_CDXJ_PATH", str(out / "index.cdxj"), priority="project")
     s.set("DUMP_PATH", str(out / "reports" / "records.jsonl"), priority="project")
+    s.set("CRAWL_STATE_PATH", str(out / "state.jsonl"), priority="project")
     if overrides:
         s.update(overrides, priority="cmdline")
     return s
@@ -64,6 +67,9 @@ def summarize(stats: dict[str, Any], out: pathlib.Path, n_portals: int, elapsed:
         "failed_checks": failed_checks,
         "failed_fetches": stats.get("discovery/failed_fetches", 0),
         "parse_failures": stats.get("parse/failed", 0),
+        "parsed": stats.get("parse/records", 0),
+        "unchanged": stats.get("parse/skipped_unchanged", 0),
+        "not_modified": stats.get("recrawl/not_modified", 0),
         "offsite_refused": stats.get("scope/offsite", 0),
         "robots_refused": stats.get("robotstxt/forbidden", 0),
         "warc_bytes": _warc_bytes(out),

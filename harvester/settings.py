@@ -72,6 +72,9 @@ WARC_MAX_SIZE = 1_000_000_000
 # Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
 DUMP_PATH = None
 
+# Crawl state (harvester.state): conditional re-crawls; crawl_settings() sets it to OUT/state.jsonl.
+CRAWL_STATE_PATH = None
+
 # The demo / test / benchmark profile for the loopback simulator.
 LOOPBACK_PROFILE = {
     "DOWNLOAD_DELAY": 0,

@@ -3,6 +3,8 @@
 Thin on purpose: the crawl, `harvester replay` and `harvester parse FILE` call the same
 `parse_document`. Sets ``item["record"]``; counts ``parse/records``, ``parse/failed`` (the parser
 could not read the document) and ``parse/failed_checks`` (records with a failed consistency rule).
+Items marked ``unchanged`` (a re-crawl's 304 / identical payload) are not parsed again: their record
+stays in the dump as it is; counted as ``parse/skipped_unchanged``.
 """
 from __future__ import annotations
 
@@ -45,6 +47,10 @@ class ParsePipeline:
             self.stats.inc_value(key)
 
     def process_item(self, item, spider=None):
+        if item.get("unchanged"):
+            item["record"] = None
+            self._inc("parse/skipped_unchanged")
+            return item
         record = parse_item(item)
         item["record"] = record
         self._inc("parse/records")

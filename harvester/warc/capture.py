@@ -36,7 +36,14 @@ What is stored, and what is not exactly the wire bytes:
 
 ``request.meta["warc"]`` (so ``response.meta["warc"]`` in callbacks and pipelines) is set to
 ``{"warc_file", "warc_offset", "warc_length", "warc_record_id", "fetched_at"}`` for each stored
-response.  Stats: ``warc/records``, ``warc/bytes``, ``warc/responses``, ``warc/failed``
+response.
+
+Re-crawls: a request whose ``meta["prev_capture"]`` names an earlier capture (``url``,
+``fetched_at``, ``warc_record_id``, ``payload_digest``; set by the discovery spider from the crawl
+state) is archived as a ``revisit`` record instead of a response when the server answers 304
+(profile server-not-modified) or a 200 whose payload digest equals the earlier one (profile
+identical-payload-digest); ``meta["warc"]`` then also holds ``revisit`` ("server-not-modified" /
+"identical-payload-digest") and ``refers_to``.  Stats: ``warc/revisits``.  Stats: ``warc/records``, ``warc/bytes``, ``warc/responses``, ``warc/failed``
 (+ ``warc/failed/<ExceptionName>``), ``warc/write_errors``, ``warc/skipped_cached``.
 """
 
@@ -55,6 +62,9 @@ from twisted.web.http_headers import Headers as TxHeaders
 
 from harvester.warc.writer import (
     DEFAULT_MAX_SIZE,
+    REVISIT_IDENTICAL_PAYLOAD,
+    REVISIT_SERVER_NOT_MODIFIED,
+    payload_digest,
     RequestData,
     ResponseData,
     WarcPointer,
@@ -226,20 +236,46 @@ class WarcCaptureMiddleware:
             return response
         request.meta.pop("warc", None)  # a pointer copied over from a redirect hop
         before_records, before_bytes = self.writer.records_written, self.writer.bytes_written
+        prev = request.meta.get("prev_capture") or None
+        revisit = None
+        if prev and prev.get("fetched_at"):
+            if response.status == 304:
+                revisit = REVISIT_SERVER_NOT_MODIFIED
+            elif (response.status == 200 and prev.get("payload_digest") and not _truncation(response)
+                  and payload_digest(response.body) == prev["payload_digest"]):
+                revisit = REVISIT_IDENTICAL_PAYLOAD
+        url = response.url.split("#", 1)[0]
+        ip = str(response.ip_address) if response.ip_address else None
         try:
-            pointer = self.writer.write_exchange(
-                response.url.split("#", 1)[0],
-                request_data(request),
-                response_data(response),
-                ip_address=str(response.ip_address) if response.ip_address else None,
-                truncated=_truncation(response),
-            )
+            if revisit:
+                pointer = self.writer.write_revisit(
+                    url, request_data(request), response_data(response), profile=revisit,
+                    refers_to_uri=prev.get("url") or url, refers_to_date=prev["fetched_at"],
+                    refers_to=prev.get("warc_record_id") or None,
+                    digest=prev.get("payload_digest") or None, ip_address=ip,
+                )
+            else:
+                pointer = self.writer.write_exchange(
+                    url,
+                    request_data(request),
+                    response_data(response),
+                    ip_address=ip,
+                    truncated=_truncation(response),
+                )
         except Exception:
             logger.exception("WARC: could not store %s", response.url)
             self._inc("warc/write_errors")
             return response
         self._inc("warc/records", self.writer.records_written - before_records)
         self._inc("warc/bytes", self.writer.bytes_written - before_bytes)
+        if revisit:
+            self._inc("warc/revisits")
+            meta = pointer_meta(pointer)
+            meta["revisit"] = revisit.rsplit("/", 1)[-1]
+            meta["refers_to"] = {k: prev.get(k) for k in ("url", "fetched_at", "warc_file", "warc_offset",
+                                                           "warc_record_id")}
+            request.meta["warc"] = meta
+            return response
         self._inc("warc/responses")
         request.meta["warc"] = pointer_meta(pointer)
         return response
@@ -280,6 +316,7 @@ def pointer_meta(pointer: WarcPointer) -> dict[str, Any]:
         "warc_length": pointer.length,
         "warc_record_id": pointer.record_id,
         "fetched_at": pointer.warc_date,
+        "payload_digest": pointer.payload_digest,
     }
 
 

@@ -50,7 +50,22 @@ __all__ = [
     "WarcPointer",
     "WarcWriter",
     "reason_phrase",
+    "payload_digest",
+    "REVISIT_IDENTICAL_PAYLOAD",
+    "REVISIT_SERVER_NOT_MODIFIED",
 ]
+
+# WARC/1.1 revisit profiles (section 6.7)
+REVISIT_IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+REVISIT_SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+def payload_digest(body: bytes) -> str:
+    """``WARC-Payload-Digest`` of a payload the way warcio computes it (``sha1:`` + base32)."""
+    import base64
+    import hashlib
+
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 DEFAULT_MAX_SIZE = 1_000_000_000  # bytes; Heritrix / warcprox rotate near 1 GB
 WARC_VERSION = "WARC/1.1"
@@ -125,6 +140,7 @@ class WarcPointer:
     record_id: str  # WARC-Record-ID of the response record
     warc_date: str  # WARC-Date, ISO 8601 UTC with microseconds
     request_record_id: str = ""
+    payload_digest: str = ""  # WARC-Payload-Digest of the record ("" when unknown)
 
 
 def _now_iso() -> str:
@@ -302,6 +318,7 @@ class WarcWriter:
             record_id=resp_id,
             warc_date=warc_date,
             request_record_id=req_id,
+            payload_digest=resp_rec.rec_headers.get_header("WARC-Payload-Digest") or "",
         )
         if self._cdxj is not None:
             resp_digest = resp_rec.rec_headers.get_header("WARC-Payload-Digest") or ""
@@ -336,6 +353,121 @@ class WarcWriter:
                 },
             )
             self._cdxj.write(lines)
+            self._cdxj.flush()
+        return pointer
+
+    def write_revisit(
+        self,
+        url: str,
+        request: RequestData,
+        response: ResponseData,
+        *,
+        profile: str,
+        refers_to_uri: str,
+        refers_to_date: str,
+        refers_to: str | None = None,
+        digest: str | None = None,
+        ip_address: str | None = None,
+        warc_date: str | None = None,
+    ) -> WarcPointer:
+        """Write a ``revisit`` record (HTTP headers only, no payload) and its request record.
+
+        ``profile`` is ``REVISIT_SERVER_NOT_MODIFIED`` (a 304 to a conditional request) or
+        ``REVISIT_IDENTICAL_PAYLOAD`` (a 200 whose payload digest equals the earlier capture's);
+        ``refers_to_uri`` / ``refers_to_date`` / ``refers_to`` name the earlier response record,
+        ``digest`` its payload digest (required for identical-payload-digest). Built with warcio's
+        ``create_revisit_record`` (profile replaced for server-not-modified).
+        """
+        if self._closed:
+            raise ValueError("write to a closed WarcWriter")
+        if profile == REVISIT_IDENTICAL_PAYLOAD and not digest:
+            raise ValueError("an identical-payload-digest revisit needs the payload digest")
+        warc_date = warc_date or _now_iso()
+        rev_id = StatusAndHeadersParser.make_warc_id()
+        req_id = StatusAndHeadersParser.make_warc_id()
+        rev_warc = {"WARC-Record-ID": rev_id, "WARC-Date": warc_date}
+        if ip_address:
+            rev_warc["WARC-IP-Address"] = str(ip_address)
+        rev_warc["WARC-Concurrent-To"] = req_id
+        if refers_to:
+            rev_warc["WARC-Refers-To"] = refers_to
+        req_warc = [
+            ("WARC-Type", "request"),
+            ("WARC-Record-ID", req_id),
+            ("WARC-Date", warc_date),
+            ("WARC-Target-URI", url),
+            ("WARC-Concurrent-To", rev_id),
+        ]
+        resp_http = _RawHeaders(
+            response.status_line,
+            [(_text(n), _text(v)) for n, v in response.headers],
+            protocol=response.protocol,
+        )
+        req_http = _RawHeaders(
+            request.request_line,
+            [(_text(n), _text(v)) for n, v in request.headers],
+            protocol="",
+            is_http_request=True,
+        )
+        buf = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
+        try:
+            writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
+            if digest:
+                rev_rec = writer.create_revisit_record(
+                    url, digest, refers_to_uri, refers_to_date,
+                    http_headers=resp_http, warc_headers_dict=rev_warc,
+                )
+            else:  # server-not-modified without a known digest: warcio insists on one
+                rev_rec = writer.create_warc_record(
+                    url, "revisit", http_headers=resp_http, warc_headers_dict=rev_warc
+                )
+                rev_rec.rec_headers.add_header("WARC-Profile", profile)
+                rev_rec.rec_headers.add_header("WARC-Refers-To-Target-URI", refers_to_uri)
+                rev_rec.rec_headers.add_header("WARC-Refers-To-Date", refers_to_date)
+            rev_rec.rec_headers.replace_header("WARC-Profile", profile)
+            req_rec = writer.create_warc_record(
+                url,
+                "request",
+                payload=io.BytesIO(request.body),
+                length=len(request.body),
+                http_headers=req_http,
+                warc_headers=StatusAndHeaders("", req_warc, protocol=WARC_VERSION),
+            )
+            writer.write_record(rev_rec)
+            rev_len = buf.tell()
+            writer.write_record(req_rec)
+            pair_len = buf.tell()
+            current = self._file_for(pair_len)
+            base = current.size
+            self._append(current, buf)
+        finally:
+            buf.close()
+        current.pairs += 1
+        self.records_written += 2
+        self.bytes_written += pair_len
+        pointer = WarcPointer(
+            warc_file=current.name,
+            offset=base,
+            length=rev_len,
+            record_id=rev_id,
+            warc_date=warc_date,
+            request_record_id=req_id,
+            payload_digest=digest or "",
+        )
+        if self._cdxj is not None:
+            req_digest = req_rec.rec_headers.get_header("WARC-Payload-Digest") or ""
+            self._cdxj.write(cdxj.format_line(
+                url, warc_date,
+                {"url": url, "mime": "warc/revisit", "status": str(response.status),
+                 "digest": (digest or "-").split(":", 1)[-1], "length": rev_len, "offset": base,
+                 "filename": current.name, "rectype": "revisit", "record_id": rev_id},
+            ) + cdxj.format_line(
+                url, warc_date,
+                {"url": url, "mime": "-", "method": request.method,
+                 "digest": req_digest.split(":", 1)[-1], "length": pair_len - rev_len,
+                 "offset": base + rev_len, "filename": current.name, "rectype": "request",
+                 "record_id": req_id},
+            ))
             self._cdxj.flush()
         return pointer
 
