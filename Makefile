@@ -18,7 +18,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/harvester demo --out out/demo
 
-test: $(STAMP)
+test: $(STAMP) .venv-pywb/.installed
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -26,3 +26,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
+
+.venv-pywb/.installed: tools/pywb-venv.sh
+	sh tools/pywb-venv.sh

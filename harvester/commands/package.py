@@ -1,0 +1,27 @@
+"""`harvester package --out FILE.wacz [--warc DIR] [--dump FILE]`: a crawl's WARC files and a
+pages.jsonl of its report pages in one WACZ (py-wacz, from the .venv-pywb venv)."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("package", help="package WARC files and the report pages into a WACZ file")
+    p.add_argument("--out", required=True, help="the .wacz file to write")
+    p.add_argument("--warc", default="out/crawl/warc", help="WARC folder or file (default: %(default)s)")
+    p.add_argument("--dump", default=None,
+                   help="records.jsonl whose report pages go into pages.jsonl "
+                        "(default: ../reports/records.jsonl beside the WARC folder, when present)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import os
+
+    from harvester.wacz import package
+
+    dump = args.dump
+    if dump is None:
+        guess = os.path.join(os.path.dirname(os.path.abspath(args.warc)), "reports", "records.jsonl")
+        dump = guess if os.path.isfile(guess) else None
+    s = package(args.out, warc_dir=args.warc, dump=dump)
+    print(f"{s['wacz']}: {s['warc_files']} WARC files, {s['pages']} report pages, {s['bytes']} bytes")
+    return 0

@@ -1,0 +1,108 @@
+"""WACZ packaging: WARC files + a pages.jsonl of the report pages → one .wacz (py-wacz).
+
+    package("out/run1/package.wacz", warc_dir="out/run1/warc", dump="out/run1/reports/records.jsonl")
+
+py-wacz pins old dependencies, so it runs as the ``wacz`` CLI of the ``.venv-pywb`` venv
+(``tools/pywb-venv.sh``); ``$HARVESTER_WACZ`` or a ``wacz`` on PATH are used when that venv is absent.
+Our pages.jsonl lists the report pages from the dump (``url``, ``title``, ``ts`` = capture time),
+one per report URL, and is handed to ``wacz create --pages``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+from typing import Any
+
+from harvester.errors import CommandError
+from harvester.warc.reader import iter_warc_files
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+class PackageError(CommandError):
+    """The WACZ could not be built; one line."""
+
+
+def wacz_cli() -> str | None:
+    env = os.environ.get("HARVESTER_WACZ")
+    if env:
+        return env
+    local = ROOT / ".venv-pywb" / "bin" / "wacz"
+    if local.exists():
+        return str(local)
+    return shutil.which("wacz")
+
+
+def report_pages(dump: str | os.PathLike) -> list[dict[str, Any]]:
+    """pages.jsonl rows for the dump's records: url, title, ts (one per URL, dump order)."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    with open(dump, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            src = rec.get("source") or {}
+            url = src.get("url")
+            if not url or url in seen:
+                continue
+            seen.add(url)
+            row = {"url": url, "title": rec.get("title") or url}
+            if src.get("fetched_at"):
+                row["ts"] = src["fetched_at"]
+            out.append(row)
+    return out
+
+
+def write_pages(rows: list[dict[str, Any]], path: str | os.PathLike) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Annual reports"}) + "\n")
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def package(out: str | os.PathLike, *, warc_dir: str | os.PathLike, dump: str | os.PathLike | None = None,
+            timeout: float = 1800) -> dict[str, Any]:
+    out = pathlib.Path(out)
+    if out.suffix != ".wacz":
+        raise PackageError(f"--out must name a .wacz file, got {out}")
+    if not os.path.isdir(warc_dir) and not os.path.isfile(warc_dir):
+        raise PackageError(f"no such WARC folder: {warc_dir}")
+    warcs = list(iter_warc_files(warc_dir))
+    if not warcs:
+        raise PackageError(f"no WARC file in {warc_dir}")
+    cli = wacz_cli()
+    if not cli:
+        raise PackageError("py-wacz not installed: run tools/pywb-venv.sh (or set HARVESTER_WACZ)")
+    rows: list[dict[str, Any]] = []
+    if dump is not None:
+        if not os.path.isfile(dump):
+            raise PackageError(f"no such dump: {dump}")
+        rows = report_pages(dump)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="wacz-") as tmp:
+        cmd = [cli, "create", "-o", str(out)]
+        if dump is not None:
+            pages_path = pathlib.Path(tmp) / "pages.jsonl"
+            write_pages(rows, pages_path)
+            cmd += ["-p", str(pages_path)]
+        cmd += warcs
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PackageError(f"wacz create failed: {exc}") from None
+    if proc.returncode != 0 or not out.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise PackageError(f"wacz create failed: {tail[-1] if tail else f'exit {proc.returncode}'}")
+    return {"wacz": str(out), "warc_files": len(warcs), "pages": len(rows), "bytes": out.stat().st_size}
+
+
+def validate(path: str | os.PathLike, timeout: float = 600) -> subprocess.CompletedProcess:
+    cli = wacz_cli()
+    if not cli:
+        raise PackageError("py-wacz not installed: run tools/pywb-venv.sh")
+    return subprocess.run([cli, "validate", "-f", str(path)], capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,162 @@
+"""Playback in a real pywb `wayback` (own venv, .venv-pywb: tools/pywb-venv.sh) of a simulator crawl's
+WARCs: through `id_` URLs pywb must give back the bytes the simulator serves (report page, GBK page,
+gzip page, chunked page, PDF); and `harvester package` builds a WACZ that `wacz validate` accepts.
+
+pywb's `id_` answers with the original payload: a gzip capture comes back gzip-encoded (with its
+Content-Encoding), so it is decoded before the comparison; the simulator is asked directly with
+`Accept-Encoding: identity`."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PYWB = ROOT / ".venv-pywb" / "bin"
+TIMEOUT = 120
+
+pytestmark = pytest.mark.skipif(not (PYWB / "wayback").exists(),
+                                reason=".venv-pywb/bin/wayback missing: run tools/pywb-venv.sh (make test does)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str, timeout: float = 20) -> tuple[bytes, dict]:
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        body = resp.read()
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+    if "gzip" in headers.get("content-encoding", ""):
+        body = gzip.decompress(body)
+    return body, headers
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    from harvester.sim import start_simulator
+
+    tmp = tmp_path_factory.mktemp("playback")
+    sim = start_simulator()
+    try:
+        registry = tmp / "registry.jsonl"
+        sim.write_registry(registry)
+        out = tmp / "crawl"
+        proc = subprocess.run([sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry),
+                               "--out", str(out), "--loopback"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        yield {"sim": sim, "out": out, "tmp": tmp}
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def wayback(crawled):
+    coll_root = crawled["tmp"] / "pywb"
+    coll_root.mkdir()
+    env = {**os.environ, "PATH": f"{PYWB}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for cmd in (["wb-manager", "init", "coll"],
+                ["wb-manager", "add", "coll", *map(str, sorted((crawled["out"] / "warc").glob("*.warc.gz")))]):
+        proc = subprocess.run([str(PYWB / cmd[0]), *cmd[1:]], cwd=coll_root, env=env, capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    port = free_port()
+    log = open(coll_root / "wayback.log", "wb")
+    server = subprocess.Popen([str(PYWB / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=coll_root,
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("wayback did not start: " + (coll_root / "wayback.log").read_text(errors="replace")[-2000:])
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/coll"
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+        log.close()
+
+
+def captures(out: pathlib.Path):
+    from harvester.warc.reader import iter_responses
+
+    return [r for r in iter_responses(out / "warc") if r.status == 200]
+
+
+def timestamp(warc_date: str) -> str:
+    return "".join(ch for ch in warc_date if ch.isdigit())[:14]
+
+
+def pick(crawled) -> dict[str, object]:
+    out = crawled["out"]
+    caps = captures(out)
+    recs = [json.loads(l) for l in (out / "reports" / "records.jsonl").read_text(encoding="utf-8").splitlines()
+            if l.strip()]
+    by_url = {c.url: c for c in caps}
+    gbk_host = crawled["sim"].portal("gbk").host
+    chosen = {
+        "report": next(by_url[r["source"]["url"]] for r in recs if r["source"]["url"].endswith(("html", "htm"))),
+        "gbk": next(c for c in caps if gbk_host in c.url and b"charset=gbk" in c.payload[:2000]),
+        "gzip": next(c for c in caps if "gzip" in (c.header("Content-Encoding") or "")),
+        "chunked": next(c for c in caps if gbk_host in c.url and "html" in (c.header("Content-Type") or "")
+                        and not c.url.endswith("robots.txt")),
+        "pdf": next(c for c in caps if c.url.endswith(".pdf")),
+    }
+    return chosen
+
+
+def test_pywb_id_playback_gives_the_served_bytes(crawled, wayback):
+    chosen = pick(crawled)
+    for kind, cap in chosen.items():
+        served, served_headers = fetch(cap.url)
+        if kind == "chunked":
+            assert served_headers.get("transfer-encoding") == "chunked"   # chunked on the wire
+        played, headers = fetch(f"{wayback}/{timestamp(cap.pointer.warc_date)}id_/{cap.url}")
+        assert played == served, f"{kind}: {cap.url}"
+        assert played == cap.payload, kind
+
+
+def test_package_builds_a_valid_wacz(crawled, tmp_path):
+    from harvester.wacz import validate
+
+    wacz = tmp_path / "crawl.wacz"
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "package", "--out", str(wacz),
+                           "--warc", str(crawled["out"] / "warc"),
+                           "--dump", str(crawled["out"] / "reports" / "records.jsonl")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    v = validate(wacz)
+    assert v.returncode == 0, (v.stdout + v.stderr)[-2000:]
+    recs = [json.loads(l) for l in (crawled["out"] / "reports" / "records.jsonl").read_text(encoding="utf-8")
+            .splitlines() if l.strip()]
+    with zipfile.ZipFile(wacz) as z:
+        names = z.namelist()
+        assert any(n.startswith("archive/") and ".warc" in n for n in names)
+        lines = [json.loads(l) for l in z.read("pages/pages.jsonl").decode("utf-8").splitlines() if l.strip()]
+    pages = {p["url"]: p for p in lines[1:]}
+    assert lines[0].get("format") == "json-pages-1.0"
+    for r in recs:
+        p = pages[r["source"]["url"]]
+        assert p["title"] and p["ts"]
+    assert set(pages) == {r["source"]["url"] for r in recs}
