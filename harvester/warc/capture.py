@@ -60,6 +60,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from twisted.web.http_headers import Headers as TxHeaders
 
+from harvester.warc.reader import read_record_at
 from harvester.warc.writer import (
     DEFAULT_MAX_SIZE,
     REVISIT_IDENTICAL_PAYLOAD,
@@ -72,6 +73,13 @@ from harvester.warc.writer import (
 )
 
 logger = logging.getLogger(__name__)
+
+def _str(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+# Headers a 304 may not change in the stored response: they describe the stored payload.
+_NOT_FRESHENED = {"content-length", "content-encoding", "transfer-encoding", "content-range"}
 
 __all__ = ["WarcCaptureMiddleware", "WarcSettingsError", "ACCEPT_ENCODING"]
 
@@ -248,8 +256,11 @@ class WarcCaptureMiddleware:
         ip = str(response.ip_address) if response.ip_address else None
         try:
             if revisit:
+                stored, extra = response_data(response), None
+                if revisit == REVISIT_SERVER_NOT_MODIFIED:
+                    stored, extra = self._freshened(prev, stored)
                 pointer = self.writer.write_revisit(
-                    url, request_data(request), response_data(response), profile=revisit,
+                    url, request_data(request), stored, profile=revisit, extra_warc_headers=extra,
                     refers_to_uri=prev.get("url") or url, refers_to_date=prev["fetched_at"],
                     refers_to=prev.get("warc_record_id") or None,
                     digest=prev.get("payload_digest") or None, ip_address=ip,
@@ -279,6 +290,31 @@ class WarcCaptureMiddleware:
         self._inc("warc/responses")
         request.meta["warc"] = pointer_meta(pointer)
         return response
+
+    def _freshened(self, prev: dict, not_modified: ResponseData) -> tuple[ResponseData, dict | None]:
+        """The stored response's status and headers, updated by the 304's (RFC 9111 §4.3.4).
+
+        pywb replays a revisit with the revisit's own HTTP headers and plays a 3xx as is, so a
+        revisit holding the literal 304 would replay as an empty 304. Like an HTTP cache, we
+        keep the validated response's headers freshened by the 304, and the status line really
+        received in `WARC-Received-Status-Line`. Falls back to the 304 when the original cannot
+        be read.
+        """
+        received = {"WARC-Received-Status-Line": f"{not_modified.protocol} {not_modified.status_line}"}
+        try:
+            path = os.path.join(self.writer.directory, prev["warc_file"])
+            original = read_record_at(path, int(prev["warc_offset"]))
+            headers = list(original.headers)
+        except Exception as exc:  # the earlier file moved or is damaged: keep what was received
+            logger.warning("WARC: original of %s unreadable for the revisit (%s)", prev.get("url"), exc)
+            return not_modified, received
+        updates = {}
+        for name, value in not_modified.headers:
+            name, value = _str(name), _str(value)
+            if name.lower() not in _NOT_FRESHENED:
+                updates[name.lower()] = (name, value)
+        merged = [(n, v) for n, v in headers if n.lower() not in updates] + list(updates.values())
+        return ResponseData(original.status, merged, b"", protocol=not_modified.protocol), received
 
     def process_exception(self, request: Request, exception: BaseException, spider=None):
         if isinstance(exception, IgnoreRequest):

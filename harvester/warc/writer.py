@@ -369,6 +369,7 @@ class WarcWriter:
         digest: str | None = None,
         ip_address: str | None = None,
         warc_date: str | None = None,
+        extra_warc_headers: dict[str, str] | None = None,
     ) -> WarcPointer:
         """Write a ``revisit`` record (HTTP headers only, no payload) and its request record.
 
@@ -389,6 +390,7 @@ class WarcWriter:
         if ip_address:
             rev_warc["WARC-IP-Address"] = str(ip_address)
         rev_warc["WARC-Concurrent-To"] = req_id
+        rev_warc.update(extra_warc_headers or {})
         if refers_to:
             rev_warc["WARC-Refers-To"] = refers_to
         req_warc = [
