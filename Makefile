@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(BIN)/harvester demo --out out/demo
 
 test: $(STAMP) .venv-pywb/.installed
+	@# wget makes the foreign WARC that `harvester replay` is tested on (Debian package)
+	@command -v wget >/dev/null || (apt-get update -qq && apt-get install -y -qq wget >/dev/null)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -416,8 +416,10 @@ def replay(paths, out: str | os.PathLike, *, progress: Callable[[str], None] | N
     crawl = OfflineCrawl(archive)
     items = parsed = by_content = failed = 0
     last = time.monotonic()
+    emitted: set[int] = set()
     for item, cap in crawl.run():
         items += 1
+        emitted.add(cap.seq)
         record = parse_item(item)
         parsed += 1
         if any(w.startswith("not parsed") for w in record.get("warnings") or []):
@@ -430,9 +432,13 @@ def replay(paths, out: str | os.PathLike, *, progress: Callable[[str], None] | N
     if content_rule:
         from harvester.spiders import pages
 
+        # every capture that gave no item: never reached, or reached as an entry/list page (a
+        # foreign WARC's start URLs are often the reports themselves). It may only add
+        # agency-years the traversal did not find, so a crawl's own dump is reproduced as it was.
+        traversed_ids = set(dump.records)
         for cap in archive.captures:
             r = cap.response
-            if cap.seq in crawl.visited or r.status != 200 or not r.payload:
+            if cap.seq in emitted or r.status != 200 or not r.payload:
                 continue
             html = _is_html(r)
             if not (html or pages.is_attachment_url(r.url)):
@@ -443,7 +449,7 @@ def replay(paths, out: str | os.PathLike, *, progress: Callable[[str], None] | N
                     continue
             item = _item(r)
             record = parse_item(item)
-            if record.get("id") and _content_rule(record):
+            if record.get("id") and record["id"] not in traversed_ids and _content_rule(record):
                 by_content += 1
                 items += 1
                 dump.add(record)

@@ -291,3 +291,11 @@ def test_round_trip_property(tmp_path, body, values, status):
 
 def _is_utf8_decoded(got: str, sent: str) -> bool:
     return got != sent
+
+
+def test_dechunk_undoes_chunked_framing_kept_by_other_tools():
+    from harvester.warc.reader import dechunk
+
+    assert dechunk(b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n") == b"Wikipedia"
+    assert dechunk(b"not chunked at all") == b"not chunked at all"
+    assert dechunk(b"4\r\nWiki\r\n5\r\nped") == b"Wikiped"  # cut short: the beginning is kept

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import ChunkedDataReader
 
 from harvester.warc.writer import WarcPointer
 
@@ -173,6 +172,26 @@ def _pointer(path: str, it: ArchiveIterator, record, offset: int | None = None) 
     )
 
 
+def dechunk(data: bytes) -> bytes:
+    """Undo HTTP/1.1 chunked framing (RFC 9112 §7.1); a body that is not validly chunked, or is
+    cut short, keeps what could be read (a damaged capture still gives its beginning)."""
+    out, pos = bytearray(), 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return bytes(out) if out else data
+        size_text = data[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return bytes(out) if out else data
+        if size == 0:
+            return bytes(out)
+        start = eol + 2
+        out += data[start:start + size]
+        pos = start + size + 2
+
+
 def _stored_response(path: str, record) -> StoredResponse:
     """Read a response record's payload (call before ``read_to_end``); pointer filled later."""
     raw = record.raw_stream.read()
@@ -180,7 +199,7 @@ def _stored_response(path: str, record) -> StoredResponse:
     headers = list(http.headers) if http else []
     if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers):
         # written by another tool that kept the chunked framing: undo it
-        raw = ChunkedDataReader(io.BytesIO(raw)).read()
+        raw = dechunk(raw)
     enc = None
     for k, v in headers:
         if k.lower() == "content-encoding":
