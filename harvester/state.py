@@ -26,12 +26,12 @@ state in place (the next crawl is then simply less conditional).
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 from datetime import datetime, timezone
 from typing import Any
+
+from harvester.jsonl import read_jsonl, write_jsonl_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -48,39 +48,16 @@ class CrawlState:
 
     # -- file -------------------------------------------------------------------------------------
     def load(self) -> "CrawlState":
-        if not os.path.exists(self.path):
-            return self
-        with open(self.path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    logger.warning("%s:%d: unreadable state line dropped", self.path, n)
-                    continue
-                if isinstance(entry, dict) and entry.get("url"):
-                    self.entries[entry["url"]] = entry
+        for entry in read_jsonl(self.path):
+            if entry.get("url"):
+                self.entries[entry["url"]] = entry
         return self
 
     def save(self) -> None:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".state-", suffix=".jsonl.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                head = {"state_format": STATE_FORMAT, "version": STATE_VERSION,
-                        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-                fh.write(json.dumps(head) + "\n")
-                for url in sorted(self.entries):
-                    fh.write(json.dumps(self.entries[url], ensure_ascii=False, sort_keys=True) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        head = {"state_format": STATE_FORMAT, "version": STATE_VERSION,
+                "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        write_jsonl_atomic(self.path, [head] + [self.entries[url] for url in sorted(self.entries)],
+                           sort_keys=True)
         self.saved = True
 
     # -- queries ----------------------------------------------------------------------------------

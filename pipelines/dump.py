@@ -14,13 +14,13 @@ Setting: ``DUMP_PATH`` (required). Stats: ``dump/records``, ``dump/new``, ``dump
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 from typing import Any
 
 from scrapy.exceptions import NotConfigured
+
+from harvester.jsonl import read_jsonl, write_jsonl_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -55,20 +55,10 @@ class RecordDump:
         self.new = self.updated = 0
 
     def load(self) -> None:
-        if not os.path.exists(self.path):
-            return
-        with open(self.path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    logger.warning("%s:%d: unreadable line dropped", self.path, n)
-                    continue
-                if rec.get("id"):
-                    self.records[rec["id"]] = rec
-                    self.previous[rec["id"]] = rec
+        for rec in read_jsonl(self.path):
+            if rec.get("id"):
+                self.records[rec["id"]] = rec
+                self.previous[rec["id"]] = rec
 
     def add(self, record: dict[str, Any]) -> bool:
         """Add or replace; False when an equal-or-richer record with this id came earlier in this run."""
@@ -92,20 +82,7 @@ class RecordDump:
         return True
 
     def write(self) -> None:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".records-", suffix=".jsonl.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                for rec in self.records.values():
-                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_jsonl_atomic(self.path, self.records.values())
 
 
 class DumpPipeline:

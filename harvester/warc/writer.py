@@ -297,20 +297,9 @@ class WarcWriter:
                 http_headers=req_http,
                 warc_headers=StatusAndHeaders("", req_warc, protocol=WARC_VERSION),
             )
-            writer.write_record(resp_rec)
-            resp_len = buf.tell()
-            writer.write_record(req_rec)
-            pair_len = buf.tell()
-
-            current = self._file_for(pair_len)
-            base = current.size
-            self._append(current, buf)
+            current, base, resp_len, pair_len = self._commit_pair(writer, buf, resp_rec, req_rec)
         finally:
             buf.close()
-
-        current.pairs += 1
-        self.records_written += 2
-        self.bytes_written += pair_len
         pointer = WarcPointer(
             warc_file=current.name,
             offset=base,
@@ -355,6 +344,21 @@ class WarcWriter:
             self._cdxj.write(lines)
             self._cdxj.flush()
         return pointer
+
+    def _commit_pair(self, writer: WARCWriter, buf, first, request_record):
+        """Serialise a record and its request record into `buf`, then append both to the current
+        file in one piece: (file, offset of the pair, length of the first record, pair length)."""
+        writer.write_record(first)
+        first_len = buf.tell()
+        writer.write_record(request_record)
+        pair_len = buf.tell()
+        current = self._file_for(pair_len)
+        base = current.size
+        self._append(current, buf)
+        current.pairs += 1
+        self.records_written += 2
+        self.bytes_written += pair_len
+        return current, base, first_len, pair_len
 
     def write_revisit(
         self,
@@ -435,18 +439,9 @@ class WarcWriter:
                 http_headers=req_http,
                 warc_headers=StatusAndHeaders("", req_warc, protocol=WARC_VERSION),
             )
-            writer.write_record(rev_rec)
-            rev_len = buf.tell()
-            writer.write_record(req_rec)
-            pair_len = buf.tell()
-            current = self._file_for(pair_len)
-            base = current.size
-            self._append(current, buf)
+            current, base, rev_len, pair_len = self._commit_pair(writer, buf, rev_rec, req_rec)
         finally:
             buf.close()
-        current.pairs += 1
-        self.records_written += 2
-        self.bytes_written += pair_len
         pointer = WarcPointer(
             warc_file=current.name,
             offset=base,
