@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test venv bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,10 +18,12 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/harvester demo --out out/demo
 
-test: $(STAMP) .venv-pywb/.installed
-	@# wget makes the foreign WARC that `harvester replay` is tested on (Debian package)
-	@command -v wget >/dev/null || (apt-get update -qq && apt-get install -y -qq wget >/dev/null)
+test: $(STAMP) .venv-pywb/.installed system-deps
 	$(BIN)/python -m pytest -q
+
+# Debian packages the tests use for real (wget, chromium, redis-server, nginx): tools/system-deps.sh
+system-deps:
+	sh tools/system-deps.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/parse.py

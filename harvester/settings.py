@@ -53,9 +53,9 @@ LOGSTATS_INTERVAL = 30.0      # progress line on long crawls
 
 DOWNLOADER_MIDDLEWARES = {
     # refuse off-scope hosts and private addresses (also on redirects) before anything else
-    "harvester.spiders.discovery.ScopeMiddleware": 50,
+    "harvester.middlewares.scope.ScopeMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "harvester.spiders.discovery.BackoffRetryMiddleware": 550,
+    "harvester.middlewares.retry.BackoffRetryMiddleware": 550,
     # raw bytes to WARC, before HttpCompressionMiddleware (590) decodes them
     "harvester.warc.capture.WarcCaptureMiddleware": 950,
 }

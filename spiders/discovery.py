@@ -25,16 +25,13 @@ the page linked last time (conditionally too). Stats: ``recrawl/conditional``,
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import scrapy
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from scrapy.utils.defer import maybe_deferred_to_future
 
 from harvester.registry import Portal, load_registry
 from harvester.spiders import pages
@@ -44,16 +41,6 @@ logger = logging.getLogger(__name__)
 
 MAX_NAV_DEPTH = 2        # home → 信息公开 → 年报 column
 MAX_LIST_PAGES = 5000    # per portal: list/column pages followed
-
-
-def _private_host(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
 
 
 class DiscoverySpider(scrapy.Spider):
@@ -285,83 +272,3 @@ class DiscoverySpider(scrapy.Spider):
                 "kind": kind, "agency": portal.agency, "link_title": title,
                 "detail_url": response.meta.get("detail_url"), "warc": response.meta.get("warc"),
                 "state_key": response.meta.get("state_key")}
-
-
-# --- downloader middlewares of this spider -----------------------------------------------------------
-class ScopeMiddleware:
-    """Refuse every request (entry, link, redirect hop, robots.txt) outside the registry's hosts, and
-    private/loopback/link-local addresses unless the owning portal's hint `allow_private` is true."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
-
-    def process_request(self, request, spider=None):
-        spider = self.crawler.spider
-        scope = getattr(spider, "scope", None)
-        if scope is None:
-            return None
-        host = (urlsplit(request.url).hostname or "").lower()
-        owner = scope.get(host)
-        if owner is None:
-            self.crawler.stats.inc_value("scope/offsite")
-            logger.debug("off scope, not fetched: %s", request.url)
-            raise IgnoreRequest(f"off scope: {host}")
-        if _private_host(host) and not owner[1]:
-            self.crawler.stats.inc_value("scope/private")
-            logger.warning("private address refused (no allow_private hint): %s", request.url)
-            raise IgnoreRequest(f"private address: {host}")
-        return None
-
-
-def retry_after_seconds(value: bytes | None) -> float | None:
-    """`Retry-After` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return float(text)
-    from email.utils import parsedate_to_datetime
-    from datetime import datetime, timezone
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-class BackoffRetryMiddleware(RetryMiddleware):
-    """RetryMiddleware whose n-th retry waits RETRY_BACKOFF_BASE * 2**(n-1) s (capped at RETRY_BACKOFF_MAX)."""
-
-    def __init__(self, settings):
-        super().__init__(settings)
-        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
-
-    def process_response(self, request, response, spider=None):
-        # a server that says when to come back (429/503 Retry-After) is believed, up to the cap
-        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if wait is not None:
-            request.meta["retry_after"] = min(self.cap, wait)
-        return super().process_response(request, response)
-
-    def _retry(self, request, reason):
-        new = super()._retry(request, reason)
-        if new is not None:
-            n = new.meta.get("retry_times", 1)
-            backoff = min(self.cap, self.base * 2 ** (n - 1))
-            new.meta["retry_delay"] = max(backoff, new.meta.pop("retry_after", 0) or 0)
-        return new
-
-    async def process_request(self, request, spider=None):
-        delay = request.meta.pop("retry_delay", 0)
-        if delay:
-            from twisted.internet import reactor, task
-            await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
-        return None

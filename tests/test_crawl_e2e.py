@@ -36,24 +36,8 @@ def records(out: pathlib.Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory):
-    from harvester.sim import start_simulator
-
-    tmp = tmp_path_factory.mktemp("crawl")
-    sim = start_simulator()
-    try:
-        registry = tmp / "registry.jsonl"
-        sim.write_registry(registry)
-        out = tmp / "out"
-        first = run_crawl(registry, out)
-        first_records = records(out)
-        log = list(sim.request_log)
-        second = run_crawl(registry, out)
-        yield {"sim": sim, "out": out, "stats": first, "records": first_records, "log": log,
-               "second": second, "expected": sim.expected_reports(include_large=False),
-               "registry_hosts": {urlsplit(u).hostname for row in sim.registry_rows() for u in row["entry_urls"]}}
-    finally:
-        sim.stop()
+def crawled(sim_crawl):
+    return sim_crawl
 
 
 def _path(url: str) -> str:
@@ -154,7 +138,8 @@ def test_scope_middleware_refuses_offsite_and_private():
     from scrapy.exceptions import IgnoreRequest
 
     from harvester.registry import Portal
-    from harvester.spiders.discovery import DiscoverySpider, ScopeMiddleware
+    from harvester.middlewares.scope import ScopeMiddleware
+    from harvester.spiders.discovery import DiscoverySpider
 
     portals = [Portal("甲", ("http://www.a.gov.cn/",), ("www.a.gov.cn", "10.1.2.3")),
                Portal("乙", ("http://127.0.0.9/",), ("127.0.0.9",), hints={"allow_private": True})]
@@ -172,7 +157,7 @@ def test_scope_middleware_refuses_offsite_and_private():
 
 
 def test_retry_after_is_honoured_up_to_the_cap():
-    from harvester.spiders.discovery import retry_after_seconds
+    from harvester.middlewares.retry import retry_after_seconds
 
     assert retry_after_seconds(b"120") == 120.0
     assert retry_after_seconds(None) is None and retry_after_seconds(b"soon") is None

@@ -45,23 +45,8 @@ def fetch(url: str, timeout: float = 20) -> tuple[bytes, dict]:
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory):
-    from harvester.sim import start_simulator
-
-    tmp = tmp_path_factory.mktemp("playback")
-    sim = start_simulator()
-    try:
-        registry = tmp / "registry.jsonl"
-        sim.write_registry(registry)
-        out = tmp / "crawl"
-        for _ in range(2):  # the second crawl of the unchanged portal writes revisit records
-            proc = subprocess.run([sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry),
-                                   "--out", str(out), "--loopback"], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=TIMEOUT)
-            assert proc.returncode == 0, proc.stderr[-3000:]
-        yield {"sim": sim, "out": out, "tmp": tmp}
-    finally:
-        sim.stop()
+def crawled(sim_crawl):
+    return sim_crawl
 
 
 @pytest.fixture(scope="module")

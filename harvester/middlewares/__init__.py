@@ -1,0 +1,1 @@
+"""Downloader middlewares of the crawl (named in `harvester.settings.DOWNLOADER_MIDDLEWARES`)."""
