@@ -164,7 +164,7 @@ def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
     cells = statutory_cells()
     wide: dict[str, list] = {k: [] for k in (*IDENTITY, *PROVENANCE, "attachment_urls", "checks_failed",
                                             "check_codes", "series_findings", "warnings")}
-    values: dict[str, list] = {c.name: [] for c in cells}
+    own_cells: list[dict[tuple[str, str, str], Any]] = []   # per record: (table, row, column) → number
     long: dict[str, list] = {k: [] for k in ("id", "agency", "year", "table", "row", "column", "value")}
     checks: dict[str, list] = {k: [] for k in ("id", "agency", "year", "code", "row", "column", "expected", "found")}
     for r in records:
@@ -173,25 +173,26 @@ def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
             wide[key].append(r.get(key))
         for column, key in PROVENANCE.items():
             wide[column].append(source.get(key))
-        wide["attachment_urls"].append(" ".join(a.get("url") or "" for a in source.get("attachments") or []) or None)
+        wide["attachment_urls"].append(" ".join(a.get("url") or "" for a in source.get("attachments") or []
+                                                if isinstance(a, dict)) or None)
         failed = [c for c in r.get("checks") or [] if isinstance(c, dict)]
         wide["checks_failed"].append(len(failed))
         wide["check_codes"].append(",".join(sorted({str(c.get("code")) for c in failed})) or None)
         wide["series_findings"].append(findings_per_record.get(r.get("id"), 0))
         wide["warnings"].append(len(r.get("warnings") or []))
-        own: dict[str, Any] = {}
-        for table, row, column, value in record_cells(r):
-            value = _number(value)
-            own[f"{TABLE_PREFIX[table]}__{row}__{column}"] = value
-            for k, v in zip(long, (r.get("id"), r.get("agency"), r.get("year"), table, row, column, value)):
-                long[k].append(v)
-        for c in cells:
-            values[c.name].append(own.get(c.name))
+        own = {(table, row, column): _number(value) for table, row, column, value in record_cells(r)}
+        own_cells.append(own)
+        for k in ("id", "agency", "year"):
+            long[k] += [r.get(k)] * len(own)
+        for k, part in zip(("table", "row", "column"), zip(*own) if own else ((), (), ())):
+            long[k] += part
+        long["value"] += own.values()
         for c in failed:
             for k in checks:
                 checks[k].append(r.get(k) if k in ("id", "agency", "year") else c.get(k))
     checks["expected"] = [_number(v) for v in checks["expected"]]
     checks["found"] = [_number(v) for v in checks["found"]]
+    values = {c.name: [own.get((c.table, c.row, c.column)) for own in own_cells] for c in cells}
 
     string, int64, double = pa.string(), pa.int64(), pa.float64()
     wide_types = {"year": int64, "warc_offset": int64, "checks_failed": int64, "series_findings": int64,
@@ -216,7 +217,7 @@ def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- writing
-def _atomic(path: pathlib.Path, write: Callable[[str], None]) -> None:
+def write_atomic(path: pathlib.Path, write: Callable[[str], None]) -> None:
     """Write through a temporary file beside `path` and rename it over: never half-written."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     os.close(fd)
@@ -245,7 +246,7 @@ def write_tables(tables: dict[str, Any], fmt: str, out: str | os.PathLike) -> li
             raise ExportError(f"{out} is a folder; --format duckdb writes one file")
         if not out.parent.is_dir():
             raise ExportError(f"cannot write {out}: no such folder {out.parent}")
-        _atomic(out, lambda tmp: _write_duckdb(tables, tmp))
+        write_atomic(out, lambda tmp: _write_duckdb(tables, tmp))
         return [out]
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file; --format {fmt} writes a folder of {fmt} files")
@@ -253,7 +254,7 @@ def write_tables(tables: dict[str, Any], fmt: str, out: str | os.PathLike) -> li
     written = []
     for name, table in tables.items():
         path = out / f"{name}.{fmt}"
-        _atomic(path, lambda tmp, t=table: _write_file(t, fmt, tmp))
+        write_atomic(path, lambda tmp, t=table: _write_file(t, fmt, tmp))
         written.append(path)
     return written
 

@@ -28,6 +28,8 @@ def parse_cli(capsys, *args: str) -> tuple[int, list[dict], str]:
 E2E_MODULES = {"test_crawl_e2e", "test_replay", "test_replay_foreign", "test_playback", "test_recrawl",
                "test_warc_capture", "test_sim"}
 
+E2E_MODULES.add("test_report_page")   # headless Chromium, and pywb over the simulator crawl
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:

@@ -50,8 +50,9 @@ def crawled(sim_crawl):
 
 
 @pytest.fixture(scope="module")
-def wayback(crawled):
-    coll_root = crawled["tmp"] / "pywb"
+def wayback(crawled, request):
+    # one collection folder per importing module (test_report_page reuses this fixture)
+    coll_root = crawled["tmp"] / f"pywb-{request.module.__name__.rsplit('.', 1)[-1]}"
     coll_root.mkdir()
     env = {**os.environ, "PATH": f"{PYWB}{os.pathsep}{os.environ.get('PATH', '')}"}
     for cmd in (["wb-manager", "init", "coll"],
