@@ -48,7 +48,7 @@ SERIES_CODES = ("CARRIED_OVER", "IN_FORCE", "JUMP", "DUPLICATE_YEAR")
 
 def normalise_agency(name: str | None) -> str | None:
     """The agency as series are grouped by: NFKC, all whitespace removed (no fuzzy matching)."""
-    if not name:
+    if not isinstance(name, str) or not name:
         return None
     return "".join(unicodedata.normalize("NFKC", name).split()) or None
 

@@ -212,3 +212,26 @@ def test_unreadable_lines_are_counted_and_the_rest_exported(tmp_path, capsys, re
     assert main(["export", str(dump), "--format", "csv", "--out", str(tmp_path / "o")]) == 0
     captured = capsys.readouterr()
     assert "1 unreadable lines skipped" in captured.err and "records 1," in captured.out
+
+
+def test_malformed_records_are_exported_not_fatal(records, tmp_path):
+    odd = copy.deepcopy(records[0])
+    odd.update(agency=123, year="2020", template=None, checks=["not a check", {"code": "T4_TOTAL", "expected": "x"}],
+               source={"url": ["a"], "warc_offset": "12", "attachments": [None, {"url": "http://a/b.pdf"}]})
+    odd["requests"]["rows"]["new"] = ["1", None, True, 0, 0, 0, 1]
+    tables = build_tables([odd, records[1]])
+    wide = tables["wide"].to_pylist()
+    assert wide[0]["agency"] == "123" and wide[0]["year"] is None and wide[0]["warc_offset"] is None
+    assert wide[0]["source_url"] == '["a"]' and wide[0]["attachment_urls"] == "http://a/b.pdf"
+    assert (wide[0]["t3__new__natural_person"], wide[0]["t3__new__research"], wide[0]["t3__new__total"]) == (None, None, 1)
+    assert tables["checks"].to_pylist()[0]["expected"] is None
+
+
+@pytest.mark.parametrize("out,message", [
+    ("{tmp}", "is a folder"), ("{tmp}/no/such/page.html", "no such folder"), ("/proc/page.html", "cannot write")])
+def test_report_command_bad_out_gives_one_line(tmp_path, capsys, records, out, message):
+    dump = tmp_path / "records.jsonl"
+    dump.write_text(json.dumps(records[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["report", str(dump), "--out", out.replace("{tmp}", str(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("harvester report: ") and message in err, err

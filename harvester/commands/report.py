@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harvester.cli import CommandError
-    from harvester.export import ExportError, dump_path, load_dump, write_atomic
+    from harvester.export import ExportError, dump_path, load_dump, no_cyclic_gc, write_atomic
     from harvester.report_page import load_stats, render_page
 
     try:
@@ -37,9 +37,11 @@ def run(args) -> int:
         raise CommandError(f"{out} is a folder; --out names the page file")
     if not out.parent.is_dir():
         raise CommandError(f"cannot write {out}: no such folder {out.parent}")
-    page = render_page(records, title=args.title, stats=load_stats(folder), replay_prefix=args.replay_prefix,
-                       warc_dir=folder / "warc" if folder else None, page_dir=out.resolve().parent,
-                       source_label=f"{len(records)} records from {dump}" + (f" ({bad} unreadable lines skipped)" if bad else ""))
+    with no_cyclic_gc():
+        page = render_page(records, title=args.title, stats=load_stats(folder), replay_prefix=args.replay_prefix,
+                           warc_dir=folder / "warc" if folder else None, page_dir=out.resolve().parent,
+                           source_label=f"{len(records)} records from {dump}"
+                           + (f" ({bad} unreadable lines skipped)" if bad else ""))
     try:
         write_atomic(out, lambda tmp: pathlib.Path(tmp).write_text(page, encoding="utf-8"))
     except OSError as exc:
