@@ -227,11 +227,12 @@ def test_malformed_records_are_exported_not_fatal(records, tmp_path):
     assert tables["checks"].to_pylist()[0]["expected"] is None
 
 
-@pytest.mark.parametrize("out,message", [
-    ("{tmp}", "is a folder"), ("{tmp}/no/such/page.html", "no such folder"), ("/proc/page.html", "cannot write")])
-def test_report_command_bad_out_gives_one_line(tmp_path, capsys, records, out, message):
+@pytest.mark.parametrize("args,message", [
+    (["--out", "{tmp}"], "is a folder"), (["--out", "{tmp}/no/such/page.html"], "no such folder"),
+    (["--out", "/proc/page.html"], "cannot write"), (["--replay-prefix", "javascript:alert(1)//"], "http(s) URL")])
+def test_report_command_bad_arguments_give_one_line(tmp_path, capsys, records, args, message):
     dump = tmp_path / "records.jsonl"
     dump.write_text(json.dumps(records[0], ensure_ascii=False) + "\n", encoding="utf-8")
-    assert main(["report", str(dump), "--out", out.replace("{tmp}", str(tmp_path))]) == 2
+    assert main(["report", str(dump), *(a.replace("{tmp}", str(tmp_path)) for a in args)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("harvester report: ") and message in err, err

@@ -3,6 +3,7 @@ folder or a dump: coverage, portals, failed checks, cross-year findings, links t
 from __future__ import annotations
 
 import pathlib
+import re
 
 
 def register(sub) -> None:
@@ -24,6 +25,9 @@ def run(args) -> int:
     from harvester.export import ExportError, dump_path, load_dump, no_cyclic_gc, write_atomic
     from harvester.report_page import load_stats, render_page
 
+    if args.replay_prefix and not re.match(r"https?://[^/\s]+", args.replay_prefix, re.I):
+        raise CommandError(f"--replay-prefix must be an http(s) URL such as http://localhost:8080/coll/, "
+                           f"not {args.replay_prefix!r}")
     try:
         dump = dump_path(args.src)
         records, bad = load_dump(dump)
