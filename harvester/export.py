@@ -159,10 +159,6 @@ PROVENANCE = {"source_url": "url", "content_type": "content_type", "fetched_at":
               "warc_file": "warc_file", "warc_offset": "warc_offset", "warc_record_id": "warc_record_id"}
 
 
-def _is_integral(value: Any) -> bool:
-    return value is None or isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-
-
 def _number(value: Any) -> float | int | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -184,6 +180,7 @@ def _column(values: list, kind: Any) -> Any:
 def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The four Arrow tables (wide, long, checks, series_checks) of a list of records."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     findings = series_checks(records)
     findings_per_record: dict[str, int] = {}
@@ -193,8 +190,9 @@ def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
     cells = statutory_cells()
     wide: dict[str, list] = {k: [] for k in (*IDENTITY, *PROVENANCE, "attachment_urls", "checks_failed",
                                             "check_codes", "series_findings", "warnings")}
-    own_cells: list[dict[tuple[str, str, str], Any]] = []   # per record: (table, row, column) → number
-    long: dict[str, list] = {k: [] for k in ("id", "agency", "year", "table", "row", "column", "value")}
+    slot = {(c.table, c.row, c.column): i for i, c in enumerate(cells)}
+    value_rows: list[list[Any]] = []   # per record, its values in the order of `cells`
+    long: dict[str, list] = {k: [] for k in ("record", "table", "row", "column", "value")}   # record: its index
     checks: dict[str, list] = {k: [] for k in ("id", "agency", "year", "code", "row", "column", "expected", "found")}
     for r in records:
         source = r.get("source") if isinstance(r.get("source"), dict) else {}
@@ -209,17 +207,20 @@ def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
         wide["check_codes"].append(",".join(sorted({str(c.get("code")) for c in failed})) or None)
         wide["series_findings"].append(findings_per_record.get(r.get("id"), 0))
         wide["warnings"].append(len(r.get("warnings") or []))
-        own = {(table, row, column): _number(value) for table, row, column, value in record_cells(r)}
-        own_cells.append(own)
-        for k in ("id", "agency", "year"):
-            long[k] += [r.get(k)] * len(own)
-        for k, part in zip(("table", "row", "column"), zip(*own) if own else ((), (), ())):
+        own = [(table, row, column, _number(value)) for table, row, column, value in record_cells(r)]
+        row_values: list[Any] = [None] * len(cells)
+        for table, row, column, value in own:
+            i = slot.get((table, row, column))
+            if i is not None:
+                row_values[i] = value
+        long["record"] += [len(value_rows)] * len(own)
+        value_rows.append(row_values)
+        for k, part in zip(("table", "row", "column", "value"), zip(*own) if own else ((), (), (), ())):
             long[k] += part
-        long["value"] += own.values()
         for c in failed:
             for k in checks:
                 checks[k].append(r.get(k) if k in ("id", "agency", "year") else c.get(k))
-    values = {c.name: [own.get((c.table, c.row, c.column)) for own in own_cells] for c in cells}
+    values = dict(zip((c.name for c in cells), zip(*value_rows) if value_rows else [()] * len(cells)))
 
     string, int64, double = pa.string(), pa.int64(), pa.float64()
     wide_types = {"year": int64, "warc_offset": int64, "checks_failed": int64, "series_findings": int64,
@@ -227,15 +228,20 @@ def build_tables(records: list[dict[str, Any]]) -> dict[str, Any]:
     columns = {k: _column(v, wide_types.get(k, string)) for k, v in wide.items()}
     for c in cells:
         # counts are int64; a count printed with decimals (never seen) widens its column, losing nothing
-        integral = not c.money and all(_is_integral(v) for v in values[c.name])
-        columns[c.name] = pa.array([None if v is None else (int(v) if integral else float(v)) for v in values[c.name]],
-                                   int64 if integral else double)
+        column = pa.array(values[c.name], double)
+        integral = not c.money and pc.all(pc.equal(pc.floor(column), column)).as_py() is not False
+        columns[c.name] = column.cast(int64) if integral else column
+    # the long table's identity columns: the wide ones (already made safe) repeated per cell
+    per_cell = pa.array(long.pop("record"), int64)
+    long_table = pa.table({**{k: columns[k].take(per_cell) for k in ("id", "agency", "year")},
+                           **{k: pa.array(v, string) for k, v in long.items() if k != "value"},
+                           "value": pa.array(long["value"], double)})
     series_types = {"year": int64, "previous_year": int64, "expected": double, "found": double}
     series_columns = ("code", "agency", "region", "year", "previous_year", "table", "row", "column",
                       "expected", "found", "record_id", "previous_record_id")
     return {
         "wide": pa.table(columns),
-        "long": pa.table({k: _column(v, {"year": int64, "value": double}.get(k, string)) for k, v in long.items()}),
+        "long": long_table,
         "checks": pa.table({k: _column(v, {"year": int64, "expected": double, "found": double}.get(k, string))
                             for k, v in checks.items()}),
         "series_checks": pa.table({k: _column([f[k] for f in findings], series_types.get(k, string))

@@ -183,10 +183,9 @@ def _coverage(records, years, findings_by_record) -> str:
     for r in records:
         key = (normalise_agency(r.get("region")) or "", normalise_agency(r.get("agency")) or NO_AGENCY)
         names.setdefault(key, " · ".join(x for x in (r.get("region"), r.get("agency") or NO_AGENCY) if x))
+        by_year = rows[key]   # a record without a year still gives its agency a row
         if isinstance(r.get("year"), int):
-            rows[key][r["year"]].append(r)
-        else:
-            rows[key]  # noqa: B018  (a record without a year still gives its agency a row)
+            by_year[r["year"]].append(r)
     out = ["<h2>Coverage</h2>",
            '<p class="legend note"><span class="found">found</span><span class="failed">found, failed checks</span>'
            '<span class="missing">missing</span><span class="finding">cross-year finding</span> '
