@@ -230,7 +230,8 @@ def _portals(stats: dict[str, Any] | None) -> str:
     keys += sorted({k for _, v in portals for k in v} - set(keys) - {"portal", "agency", "name"})
     body = []
     for name, values in portals:
-        bad = any(isinstance(values.get(k), (int, float)) and values[k] > 0 for k in values if "fail" in k)
+        bad = values.get("status") not in (None, "ok") or any(
+            isinstance(values.get(k), (int, float)) and values[k] > 0 for k in values if "fail" in k)
         body.append(f'<tr class="portal{" bad" if bad else ""}" data-portal="{esc(name)}"><th>{esc(name)}</th>'
                     + "".join(_num(values.get(k)) for k in keys) + "</tr>")
     out.append(_table(["portal", *(k.replace("_", " ") for k in keys)], body, "portals"))
