@@ -228,7 +228,7 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
     progress = crawler.get_extension(CrawlProgress)
     summary = progress.summary if progress is not None else None
     if summary is None:
-        raise CrawlError("the crawl ended before it started (see the log above)")
+        raise CrawlError("the crawl stopped before its summary was written (forced shutdown? see the log above)")
     return summary
 
 
