@@ -60,6 +60,7 @@ def bad_inputs(tmp_path):
     (["crawl", "-s", "ITEM_PIPELINES=x"], "JSON object"),
     (["crawl", "-s", "PROGRESS=loud"], "auto, bar, lines or off"),
     (["crawl", "-s", "NOVALUE"], "NAME=VALUE"),
+    (["crawl", "-s", "OUTPUT_DIR=/tmp/x"], "--out"),
     (["crawl", "--registry", "{tmp}", "--out", "{tmp}/o"], "Is a directory"),
     (["registry", "lint", "{tmp}"], "Is a directory"),
     (["registry", "convert", "{tmp}/latin1.csv", "{tmp}/r.jsonl"], "not UTF-8"),

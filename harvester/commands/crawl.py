@@ -23,7 +23,11 @@ def register(sub) -> None:
 def run(args) -> int:
     from harvester.crawl import parse_setting_overrides, print_crawl_report, run_crawl
 
+    from harvester.cli import CommandError
+
     overrides = parse_setting_overrides(args.set)
+    if "OUTPUT_DIR" in overrides:
+        raise CommandError("the output folder is --out, not -s OUTPUT_DIR")
     summary = run_crawl(args.registry, args.out, loopback=args.loopback, warc=not args.no_warc,
                         overrides=overrides)
     return print_crawl_report(summary)
