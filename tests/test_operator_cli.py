@@ -5,6 +5,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import stat
 from importlib.metadata import version
 
@@ -151,3 +152,51 @@ def test_feed_pipeline_makes_items_exportable():
     exporter.finish_exporting()
     line = json.loads(buf.getvalue())
     assert "body" not in line and line["body_length"] == 16 and line["record"] == {"id": "r1"}
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_counts_portals_done_and_draws_a_bar_on_a_terminal():
+    from scrapy import Request, signals
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from harvester.progress import CrawlProgress
+    from harvester.registry import Portal
+    from harvester.spiders.discovery import DiscoverySpider
+
+    portals = [Portal("甲", ("http://a.gov.cn/",), ("a.gov.cn",)), Portal("乙", ("http://b.gov.cn/",), ("b.gov.cn",))]
+    crawler = get_crawler(DiscoverySpider, {"DUMP_PATH": None, "PROGRESS_INTERVAL": 0})
+    ext = CrawlProgress.from_crawler(crawler)
+    ext.stream = terminal = _Terminal()
+    ext.mode = "bar"
+    spider = DiscoverySpider(portals=portals)
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        ext.spider_opened(spider)      # also notes stop signals: put pytest's handlers back after
+    finally:
+        for n, h in handlers.items():
+            signal.signal(n, h)
+    send = crawler.signals.send_catch_log
+    a, b, refused = (Request(u, meta={"portal": i}) for u, i in
+                     (("http://a.gov.cn/", 0), ("http://b.gov.cn/", 1), ("http://b.gov.cn/private", 1)))
+    for r in (a, b, refused):
+        send(signals.request_scheduled, request=r, spider=spider)
+    assert ext.progress_line()[0].startswith("portals 0/2 done, 0 pages")
+    send(signals.request_left_downloader, request=a, spider=spider)
+    page = HtmlResponse(a.url, body=b"<html></html>", request=a)
+    send(signals.response_received, response=page, request=a, spider=spider)
+    send(signals.item_scraped, item={"record": {"id": "r1"}}, response=page, spider=spider)
+    send(signals.request_left_downloader, request=b, spider=spider)
+    text, fraction = ext.progress_line()
+    assert text.startswith("portals 1/2 done, 1 pages, 1 reports") and fraction == 0.5   # b: one still pending
+    crawler.stats.inc_value("discovery/refused/portal/1")        # the spider's errback on a refusal
+    assert ext.progress_line()[0].startswith("portals 2/2 done") and "ETA 0:00:00" in ext.progress_line()[0]
+    ext.show()
+    assert terminal.getvalue().startswith("\r\033[K[" + "#" * 24 + "] portals 2/2 done")
+    rows = ext.per_portal()
+    assert [(r["status"], r["pages"], r["reports"], r["new"], r["refused"]) for r in rows] == \
+        [("ok", 1, 1, 1, 0), ("failed", 0, 0, 0, 1)]
