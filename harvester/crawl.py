@@ -56,6 +56,7 @@ def parse_setting_overrides(items: list[str]) -> dict[str, str]:
 
 
 def check_setting(name: str, value: str, default: Any) -> None:
+    from scrapy.settings import BaseSettings
     def bad(kind: str) -> CrawlError:
         return CrawlError(f"-s {name}={value}: {name} must be {kind}")
 
@@ -75,7 +76,7 @@ def check_setting(name: str, value: str, default: Any) -> None:
             raise bad("an integer" if isinstance(default, int) else "a number") from None
         if number < 0:
             raise bad("zero or more")
-    elif isinstance(default, dict) or type(default).__name__ == "BaseSettings":
+    elif isinstance(default, (dict, BaseSettings)):
         try:
             parsed = json.loads(value)
         except ValueError:
@@ -130,7 +131,8 @@ def build_summary(stats: dict[str, Any], per_portal: list[dict[str, Any]], *, re
     pages = sum(p["pages"] for p in per_portal)
     if stop_signal is not None or reason == "shutdown":
         status, code = "interrupted", 128 + (stop_signal or signal.SIGINT)
-    elif reason != "finished" or not pages:
+    # a CLOSESPIDER_* limit the operator set ends a run normally
+    elif not pages or not (reason == "finished" or (reason or "").startswith("closespider_")):
         status, code = "failed", EXIT_FAILED
     else:
         status, code = "ok", EXIT_OK

@@ -200,3 +200,26 @@ def test_progress_counts_portals_done_and_draws_a_bar_on_a_terminal():
     rows = ext.per_portal()
     assert [(r["status"], r["pages"], r["reports"], r["new"], r["refused"]) for r in rows] == \
         [("ok", 1, 1, 1, 0), ("failed", 0, 0, 0, 1)]
+
+
+@pytest.mark.parametrize("reason, stop, pages, status, code", [
+    ("finished", None, 3, "ok", 0),
+    ("closespider_timeout", None, 3, "ok", 0),
+    ("finished", None, 0, "failed", 2),
+    ("cancelled", None, 3, "failed", 2),
+    ("shutdown", signal.SIGTERM, 3, "interrupted", 143),
+    ("shutdown", signal.SIGINT, 0, "interrupted", 130),
+    ("shutdown", None, 3, "interrupted", 130),     # stopped before the signal could be noted
+])
+def test_run_status_and_exit_code(tmp_path, reason, stop, pages, status, code):
+    import datetime as dt
+
+    from harvester.crawl import build_summary
+
+    portal = {"agency": "甲", "entry": "http://a.gov.cn/", "status": "ok", "pages": pages, "reports": 0,
+              "failed_fetches": 0, "refused": 0, "new": 0, "changed": 0, "unchanged": 0}
+    s = build_summary({}, [portal], reason=reason, stop_signal=stop, output_dir=str(tmp_path),
+                      dump_path=str(tmp_path / "none.jsonl"), warc_dir=None,
+                      started_at=dt.datetime.now(dt.timezone.utc), elapsed=1.0)
+    assert (s["status"], s["exit_code"]) == (status, code)
+    assert s["signal"] == (signal.Signals(stop).name if stop else None)
