@@ -62,17 +62,29 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "harvester.pipelines.parse.ParsePipeline": 300,
     "harvester.pipelines.dump.DumpPipeline": 800,
+    # last: drop raw bytes so feed exports (-o items.jsonl) can write the items
+    "harvester.pipelines.feed.FeedItemPipeline": 900,
 }
 
-# WARC capture (harvester.warc.capture); crawl_settings() points these at OUT/.
+# Output folder (harvester.output): WARC_DIR, WARC_CDXJ_PATH, DUMP_PATH, CRAWL_STATE_PATH derive from
+# OUTPUT_DIR unless set on their own; run-summary.json and crawl-stats.json are written into it.
+ADDONS = {"harvester.output.OutputFolder": 0}
+OUTPUT_DIR = "out/crawl"
+
+# Progress on stderr whatever LOG_LEVEL says, per-portal counts, the run summary (harvester.progress).
+EXTENSIONS = {"harvester.progress.CrawlProgress": 500}
+PROGRESS = "auto"             # auto: a live bar on a terminal, plain lines otherwise; bar, lines, off
+PROGRESS_INTERVAL = 30.0      # seconds between plain progress lines
+
+# WARC capture (harvester.warc.capture); WARC_DIR / WARC_CDXJ_PATH default to OUTPUT_DIR/warc, /index.cdxj.
 WARC_ENABLED = True
 WARC_PREFIX = "harvester"
 WARC_MAX_SIZE = 1_000_000_000
 
-# Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
+# Where the dump goes (harvester.pipelines.dump); default OUTPUT_DIR/reports/records.jsonl.
 DUMP_PATH = None
 
-# Crawl state (harvester.state): conditional re-crawls; crawl_settings() sets it to OUT/state.jsonl.
+# Crawl state (harvester.state): conditional re-crawls; default OUTPUT_DIR/state.jsonl.
 CRAWL_STATE_PATH = None
 
 # The demo / test / benchmark profile for the loopback simulator.
@@ -85,4 +97,5 @@ LOOPBACK_PROFILE = {
     "RETRY_BACKOFF_BASE": 0.2,
     "DOWNLOAD_TIMEOUT": 20,
     "LOGSTATS_INTERVAL": 10.0,
+    "PROGRESS_INTERVAL": 5.0,
 }
