@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+from harvester.jsonl import current_umask
 from harvester.report.templates import TABLE2_ROWS, TABLE3_COLUMNS, TABLE3_ROWS, TABLE4_FIELDS, TABLE4_GROUPS
 from harvester.series import series_checks
 
@@ -256,18 +257,12 @@ def write_atomic(path: pathlib.Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; the published export follows the umask
+        os.chmod(tmp, 0o666 & ~current_umask())   # mkstemp makes 0600; the published export follows the umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_tables(tables: dict[str, Any], fmt: str, out: str | os.PathLike) -> list[pathlib.Path]:

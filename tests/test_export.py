@@ -9,6 +9,7 @@ import pytest
 from conftest import CORPUS
 from harvester.cli import main
 from harvester.export import build_tables, statutory_cells
+from harvester.jsonl import current_umask
 from harvester.report import parse_document
 from harvester.report.templates import TABLE3_COLUMNS, TABLE4_FIELDS
 
@@ -149,7 +150,7 @@ def test_duckdb_and_csv_exports_hold_the_same_tables(dump, records, tmp_path):
     assert con.execute("SELECT sum(t3__new__total) FROM wide").fetchone()[0] == sum(
         r["requests"]["rows"]["new"][6] for r in records if r["requests"] and r["requests"]["rows"]["new"][6])
     con.close()
-    assert oct(os.stat(db).st_mode & 0o777) == oct(0o666 & ~_umask())
+    assert oct(os.stat(db).st_mode & 0o777) == oct(0o666 & ~current_umask())
 
     out = tmp_path / "csv"
     assert main(["export", str(dump), "--format", "csv", "--out", str(out)]) == 0
@@ -160,12 +161,6 @@ def test_duckdb_and_csv_exports_hold_the_same_tables(dump, records, tmp_path):
     with open(out / "long.csv", encoding="utf-8", newline="") as fh:
         header = next(csv.reader(fh))
     assert header == ["id", "agency", "year", "table", "row", "column", "value"]
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def test_series_findings_are_exported(records, tmp_path):

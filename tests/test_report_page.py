@@ -189,3 +189,22 @@ def test_simulator_crawl_dump_loads_and_exports_with_provenance(sim_crawl, tmp_p
             r["source"]["url"], r["source"]["fetched_at"], r["source"]["warc_file"], r["source"]["warc_offset"],
             r["source"]["warc_record_id"])
         assert row["attachment_urls"] == (" ".join(a["url"] for a in r["source"]["attachments"]) or None)
+
+
+def test_portal_table_matches_the_crawls_per_portal_summary(sim_crawl, tmp_path):
+    page = tmp_path / "report.html"
+    assert main(["report", str(sim_crawl["out"]), "--out", str(page)]) == 0
+    dom = rendered_dom(page)
+    summary = json.loads((sim_crawl["out"] / "crawl-stats.json").read_text(encoding="utf-8"))["summary"]
+    per_portal = summary["per_portal"]
+    rows = dom.xpath('//table[@id="portals"]//tr[contains(@class, "portal")]')
+    assert len(rows) == len(per_portal) >= 5
+    header = [th.text_content() for th in dom.xpath('//table[@id="portals"]/thead//th')]
+    for tr, portal in zip(rows, per_portal):
+        cells = dict(zip(header[1:], (td.text_content() for td in tr.xpath("td"))))
+        assert tr.xpath("th")[0].text_content() == portal["agency"]
+        assert (cells["pages"], cells["reports"], cells["status"]) == (
+            str(portal["pages"]), str(portal["reports"]), portal["status"])
+        assert ("bad" in tr.get("class")) == (portal["status"] != "ok" or portal["failed_fetches"] > 0)
+    shown = {dd.get("data-key"): dd.text_content() for dd in dom.xpath('//dl[@id="crawl-summary"]/dd')}
+    assert shown["pages"] == str(summary["pages"]) and shown["records"] == str(summary["records"])
