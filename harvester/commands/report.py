@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harvester.cli import CommandError
-    from harvester.export import ExportError, dump_path, load_dump, no_cyclic_gc, write_atomic
+    from harvester.export import ExportError, dump_path, load_dump, no_cyclic_gc, refuse_to_replace, write_atomic
     from harvester.report_page import load_stats, render_page
 
     if args.replay_prefix and not re.match(r"https?://[^/\s]+", args.replay_prefix, re.I):
@@ -41,6 +41,10 @@ def run(args) -> int:
         raise CommandError(f"{out} is a folder; --out names the page file")
     if not out.parent.is_dir():
         raise CommandError(f"cannot write {out}: no such folder {out.parent}")
+    try:
+        refuse_to_replace(dump, out)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
     with no_cyclic_gc():
         page = render_page(records, title=args.title, stats=load_stats(folder), replay_prefix=args.replay_prefix,
                            warc_dir=folder / "warc" if folder else None, page_dir=out.resolve().parent,
