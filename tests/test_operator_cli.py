@@ -200,6 +200,11 @@ def test_progress_counts_portals_done_and_draws_a_bar_on_a_terminal():
     rows = ext.per_portal()
     assert [(r["status"], r["pages"], r["reports"], r["new"], r["refused"]) for r in rows] == \
         [("ok", 1, 1, 1, 0), ("failed", 0, 0, 0, 1)]
+    # a stop (signal, CLOSESPIDER_* limit) with requests of a portal still queued: not "ok", not "failed"
+    more = Request("http://a.gov.cn/nianbao/", meta={"portal": 0})
+    send(signals.request_scheduled, request=more, spider=spider)
+    assert [r["status"] for r in ext.per_portal(finished=False)] == ["unfinished", "failed"]
+    assert [r["status"] for r in ext.per_portal()] == ["ok", "failed"]
 
 
 @pytest.mark.parametrize("reason, stop, pages, status, code", [
