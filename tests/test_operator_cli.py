@@ -82,6 +82,23 @@ def test_bad_arguments_give_one_line_and_exit_2(bad_inputs, capsys, argv, says):
     assert "Traceback" not in err + out
 
 
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`harvester parse *.pdf | head -1`: the pipe closes under the writer; exit 141 like other tools."""
+    import subprocess
+    import sys
+
+    from conftest import CORPUS
+
+    docs = sorted(str(p) for p in CORPUS.glob("*/*") if not p.name.endswith((".json", ".jsonl", ".md")))
+    proc = subprocess.Popen([sys.executable, "-m", "harvester.cli", "parse", *docs, *docs], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("{")
+    proc.stdout.close()                   # far more than a pipe's buffer is still to be written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_replay_takes_a_crawl_folder_for_its_warc_folder(tmp_path):
     from harvester.commands.replay import warc_folder
 
