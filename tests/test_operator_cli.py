@@ -50,6 +50,7 @@ def bad_inputs(tmp_path):
     (tmp_path / "latin1.csv").write_bytes("agency,report_url\n上海,x\n".encode("gb18030"))
     (tmp_path / "ok.csv").write_text("agency,report_url\n上海,http://www.sh.gov.cn/a.html\n", encoding="utf-8")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    (tmp_path / "kept.jsonl").write_text("{}\n", encoding="utf-8")
     return tmp_path
 
 
@@ -67,6 +68,7 @@ def bad_inputs(tmp_path):
     (["registry", "convert", "{tmp}/latin1.csv", "{tmp}/r.jsonl"], "not UTF-8"),
     (["registry", "convert", "{tmp}/ok.csv", "/proc/no/r.jsonl"], "cannot write /proc/no/r.jsonl"),
     (["registry", "convert", "{tmp}", "{tmp}/r.jsonl"], "is a directory"),
+    (["registry", "convert", "{tmp}/a-file", "{tmp}/kept.jsonl"], "no portal rows"),
     (["demo", "--out", "{tmp}/a-file"], "is a file"),
     (["demo", "--out", "/proc/no/demo"], "cannot create output folder"),
     (["parse", "{tmp}"], "is a directory"),
@@ -80,6 +82,8 @@ def test_bad_arguments_give_one_line_and_exit_2(bad_inputs, capsys, argv, says):
     assert len(lines) == 1 and lines[0].startswith(f"harvester {argv[0]}: "), err
     assert says in lines[0]
     assert "Traceback" not in err + out
+    if "kept.jsonl" in argv[-1]:
+        assert (bad_inputs / "kept.jsonl").read_text(encoding="utf-8") == "{}\n"   # not emptied
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback():
