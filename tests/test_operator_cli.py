@@ -63,6 +63,13 @@ def bad_inputs(tmp_path):
     (["crawl", "-s", "PROGRESS=loud"], "auto, bar, lines or off"),
     (["crawl", "-s", "NOVALUE"], "NAME=VALUE"),
     (["crawl", "-s", "OUTPUT_DIR=/tmp/x"], "--out"),
+    # (an unusable --registry too: were the -s check missing, no crawl could start)
+    (["crawl", "-s", "LOG_FILE=/proc/no/crawl.log", "--registry", "{tmp}/a-file", "--out", "{tmp}/o"],
+     "LOG_FILE must be a file in a folder that can be created"),
+    (["crawl", "-s", "DUMP_PATH=/proc/no/records.jsonl", "--registry", "{tmp}/a-file", "--out", "{tmp}/o"],
+     "DUMP_PATH must be a file in a folder"),
+    (["crawl", "-s", "CRAWL_STATE_PATH={tmp}", "--registry", "{tmp}/a-file", "--out", "{tmp}/o"],
+     "CRAWL_STATE_PATH must be a file, not a folder"),
     (["crawl", "--registry", "{tmp}", "--out", "{tmp}/o"], "Is a directory"),
     (["registry", "lint", "{tmp}"], "Is a directory"),
     (["registry", "convert", "{tmp}/latin1.csv", "{tmp}/r.jsonl"], "not UTF-8"),
