@@ -79,6 +79,9 @@ def bad_inputs(tmp_path):
     (["demo", "--out", "{tmp}/a-file"], "is a file"),
     (["demo", "--out", "/proc/no/demo"], "cannot create output folder"),
     (["parse", "{tmp}"], "is a directory"),
+    # (with an impossible --base-ip too: were the check missing, no simulator could start and serve forever)
+    (["sim", "--large-pages", "-5", "--base-ip", "300"], "zero or more"),
+    (["sim", "--slow-seconds", "-1", "--base-ip", "300"], "zero or more"),
     (["replay", "{tmp}", "--out", "{tmp}/r"], "no WARC file"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(bad_inputs, capsys, argv, says):
