@@ -71,3 +71,23 @@ def test_malformed_records_get_a_page_not_a_traceback(records, tmp_path, capsys)
     rows = dom.xpath('//table[@id="failed-checks"]//tr[@class="check"]')
     assert len(rows) == sum(len(r["checks"]) for r in records) + 4
     assert "not a check" in [tr.xpath("string(td[3])") for tr in rows]
+
+
+def test_a_crawl_that_found_nothing_still_gets_its_page(records, tmp_path):
+    """Every portal dead: no record, but the page is where one sees which portals failed."""
+    stats = crawl_summary(records)
+    for portal in stats["per_portal"]:
+        portal.update(status="failed", pages=0, reports=0, new=0, failed_fetches=1)
+    stats.update(status="failed", pages=0, reports=0, records=0, failed_checks=0)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "records.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "crawl-stats.json").write_text(json.dumps({"summary": stats}, ensure_ascii=False), encoding="utf-8")
+    assert main(["report", str(tmp_path)]) == 0
+    dom = lxml_html.parse(str(tmp_path / "report.html")).getroot()
+    assert dom.xpath('string(//dl[@id="summary"]/dd[@data-key="records"])') == "0"
+    rows = dom.xpath('//table[@id="portals"]//tr[contains(@class, "portal")]')
+    assert [tr.get("data-portal") for tr in rows] == [p["agency"] for p in stats["per_portal"]]
+    assert all("bad" in tr.get("class") for tr in rows)
+    assert not dom.xpath('//svg[@id="chart-portals"]//rect')      # nothing found anywhere
+    (tmp_path / "crawl-stats.json").unlink()                     # a folder that is no crawl: refused as before
+    assert main(["report", str(tmp_path)]) == 2
