@@ -260,11 +260,8 @@ def _roots(archive: Archive) -> list[Capture]:
         for link in page.links():
             if link.url != r.url:
                 linked.add(pages.canonical_url(link.url))
-        for u in page.pagination():
+        for u in page.listing().urls():
             linked.add(pages.canonical_url(u))
-        target = page.shell_target()
-        if target:
-            linked.add(pages.canonical_url(target))
     roots = {c.seq: c for c in first_per_host.values()}
     roots.update({c.seq: c for c in html_caps if pages.canonical_url(c.response.url) not in linked})
     return [roots[k] for k in sorted(roots)]
@@ -349,9 +346,7 @@ class OfflineCrawl:
             heapq.heappush(self.heap, (cap.seq, 10**12 + cap.seq, ("root", cap, None)))
         for cap in self.archive.captures:
             if cap.response.status == 200 and _is_endpoint(cap.response):
-                self.schedule(self.spider._req(cap.response.url, 0, "list",
-                                               callback=self.spider.parse_list_endpoint,
-                                               endpoint=cap.response.url))
+                self.schedule(self.spider._req(cap.response.url, 0, "list"))
         while self.heap:
             _, _, (request, cap, final) = heapq.heappop(self.heap)
             if request == "root":

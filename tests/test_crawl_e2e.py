@@ -118,7 +118,7 @@ def test_title_and_url_rules():
     assert pages.is_column_url("http://x.gov.cn/xxgk/XXGKNB123/index_2.html")
     assert not pages.is_column_url("http://x.gov.cn/zwgk/zfxxgknb/202112/t20211215_111111.html")
     assert pages.canonical_url("http://x.gov.cn/a/t1_2_wap.html#top") == "http://x.gov.cn/a/t1_2.html"
-    page = pages.GenericPage("http://x.gov.cn/col/index.html",
+    page = pages.page_for("http://x.gov.cn/col/index.html",
                              '<script>createPageHTML(3, 0, "index", "html");</script>')
     assert page.pagination() == ["http://x.gov.cn/col/index_1.html", "http://x.gov.cn/col/index_2.html"]
     shell = pages.GenericPage("http://x.gov.cn/a/", '<script>location.replace("/b/");</script>')
