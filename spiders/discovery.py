@@ -264,7 +264,7 @@ class DiscoverySpider(scrapy.Spider):
         title = page.title()
         link_title = response.meta.get("link_title")
         candidate = title if title and pages.REPORT_TITLE.search(title) else (link_title or title)
-        if not pages.is_report_title(candidate) or page.looks_like_list():
+        if not page.reads_as_report(candidate):
             self.crawler.stats.inc_value("discovery/rejected_pages")
             if not pages.NOTICE.search(candidate or ""):
                 # a per-year column or year module behind a report-looking link, or a list titled

@@ -316,6 +316,15 @@ class GenericPage:
                   and (self.is_report_link(link) or rules.year_of_text(link.text))]
         return bool(others) and self.text_length() - self.link_text_length() < rules.THIN_PAGE_CHARS
 
+    def reads_as_report(self, title: str | None) -> bool:
+        """A report page: a report title, not a list titled like one, and either a year in the
+        title or a report's worth of text or attachments (a module answering 暂无 under a generic
+        政府信息公开年度报告 heading is not a report)."""
+        if not rules.is_report_title(title) or self.looks_like_list():
+            return False
+        return bool(rules.HAS_YEAR.search(title or "")) or self.text_length() >= rules.THIN_PAGE_CHARS \
+            or bool(self.attachments())
+
     # --- the listing -----------------------------------------------------------------------------
     def listing(self, via: str | None = None) -> Listing:
         """Report links, lists to read and navigation of a non-report page. `via`: the text of
