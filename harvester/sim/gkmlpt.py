@@ -49,8 +49,7 @@ class GkmlptPortal(SimPortal):
     def route(self, req: Request) -> Resp | None:
         p = req.path
         if p in ("/", "/index.html"):
-            return Resp(200, article_page(self.site_name, "首页", "<p>欢迎访问</p>", nav='<a href="/gkmlpt/index">政府信息公开</a>'
-                                          '<a href="/zwgk/">政务公开</a>'))
+            return Resp(200, article_page(self.site_name, "首页", "<p>欢迎访问</p>", nav='<a href="/gkmlpt/index">政府信息公开</a>'))
         if p == "/gkmlpt/index":
             return Resp(200, self.platform())
         if p == f"/gkmlpt/api/all/{COLUMN}":

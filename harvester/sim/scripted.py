@@ -41,8 +41,7 @@ class ScriptedPortal(SimPortal):
     def route(self, req: Request) -> Resp | None:
         p = req.path
         if p in ("/", "/index.html"):
-            return Resp(200, article_page(self.site_name, "首页", f'<p><a href="{COL}">政府信息公开年报</a></p>',
-                                          nav='<a href="/xxgk/index.html">政府信息公开</a>'))
+            return Resp(200, article_page(self.site_name, "首页", f'<p><a href="{COL}">政府信息公开年报</a></p>'))
         if p == COL:
             return Resp(200, f"""<!doctype html><html><head><meta charset="utf-8"><title>政府信息公开年报_{self.site_name}</title>
 <script src="/js/list.js"></script></head><body>

@@ -38,6 +38,8 @@ class YearModulePortal(SimPortal):
         if p in ("/", "/index.html"):
             return Resp(200, article_page(self.site_name, "首页", f'<a href="{COL}">政府信息公开年报</a>',
                                           nav='<a href="/col/col5000/index.html">信息公开</a>'))
+        if p == "/col/col5000/index.html":
+            return Resp(200, article_page(self.site_name, "信息公开", f'<a href="{COL}">政府信息公开年报</a>'))
         if p == COL:
             years = "".join(f'<li><a href="{MODULE}?area={AREA}&amp;fbtime={y}" target="_blank">{y}年</a></li>'
                             for y in (2023, 2019))
