@@ -58,14 +58,20 @@ SETTLE_JS = """([quiet, cap]) => new Promise((resolve) => {
 
 async def request_headers(*, browser_type_name: str, playwright_request, scrapy_request_data: dict) -> dict:
     """PLAYWRIGHT_PROCESS_REQUEST_HEADERS: the Scrapy request's headers for the page itself, the
-    crawl's User-Agent on every request, and only codings replay tools can decode."""
+    crawl's User-Agent on every request, and only codings replay tools can decode. Names are
+    de-duplicated without regard to case (Chromium keeps its own lower-case value otherwise)."""
     from scrapy_playwright.headers import use_scrapy_headers
 
     headers = await use_scrapy_headers(browser_type_name=browser_type_name, playwright_request=playwright_request,
                                        scrapy_request_data=scrapy_request_data)
-    headers = {k: v for k, v in headers.items() if k.lower() != "accept-encoding"}
-    headers["accept-encoding"] = ACCEPT_ENCODING
-    return headers
+    scrapy_headers = {k.lower(): v for k, v in scrapy_request_data["headers"].to_unicode_dict().items()}
+    user_agent = scrapy_headers.get("user-agent") or next(
+        (v for k, v in headers.items() if k.lower() == "user-agent"), None)
+    out = {k: v for k, v in headers.items() if k.lower() not in ("user-agent", "accept-encoding")}
+    if user_agent:
+        out["User-Agent"] = user_agent
+    out["Accept-Encoding"] = ACCEPT_ENCODING
+    return out
 
 
 @dataclasses.dataclass
@@ -204,6 +210,8 @@ class BrowserMiddleware:
                 return
             page.on("response", lambda r: session.tasks.append(asyncio.ensure_future(self._record(r, session))))
             page.on("crash", lambda _: self.stats.inc_value("render/crashes"))
+            # Chromium sets Accept-Encoding below request interception; only extra headers reach it
+            await page.set_extra_http_headers({"Accept-Encoding": ACCEPT_ENCODING})
             await page.route("**/*", self._router(session))
             if session.watchdog is None:
                 session.watchdog = asyncio.get_running_loop().call_later(self.page_timeout, self._expire, session)
