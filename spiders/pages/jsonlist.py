@@ -117,7 +117,7 @@ class JsonListPage(GenericPage):
 
     @classmethod
     def matches(cls, url: str, text: str) -> bool:
-        return looks_like_json(text) and load(text) is not None
+        return load(text) is not None
 
     def links(self) -> list[Link]:
         return [Link(urljoin(self.url, u), rules.tidy(t)) for t, u in records(self.doc)]
