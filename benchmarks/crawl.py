@@ -90,32 +90,43 @@ def main() -> None:
 
 
 # --- rendered pages (the browser) next to plain fetches ----------------------------------------------
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (shared pages divided among their users), 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (the crawl, Playwright's driver, Chromium)."""
+    """Memory of a process and all its descendants (the crawl, Playwright's driver, Chromium's
+    processes), as the sum of their PSS: shared libraries are not counted once per process."""
     import os
 
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        total += _pss(p)
         todo += children.get(p, [])
     return total
 
 
 def crawl_with_peak_memory(registry: pathlib.Path, out: pathlib.Path) -> dict:
-    """`harvester crawl --loopback --no-warc`, sampling the process tree's RSS every 0.1 s."""
+    """`harvester crawl --loopback --no-warc`, sampling the process tree's memory (PSS) every 0.1 s."""
     cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry), "--out", str(out),
            "--loopback", "--no-warc", "-s", "LOG_LEVEL=WARNING"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -155,10 +166,10 @@ def render_main() -> None:
         rendered = crawl_with_peak_memory(tmp / "browser.jsonl", tmp / "browser")
         extra = max(rendered["seconds"] - plain["seconds"], 1e-6)
         print(f"large portal: {portal.n_lists} list pages + {portal.n_details} details on {portal.host}")
-        print(f"{'run':<34}{'pages':>7}{'rendered':>10}{'seconds':>9}{'pages/s':>9}{'peak MiB':>10}")
+        print(f"{'run':<34}{'pages':>7}{'rendered':>10}{'seconds':>9}{'pages/s':>9}{'peak MiB (PSS)':>16}")
         for name, r in (("plain fetches", plain), ("lists also rendered (hint browser)", rendered)):
             print(f"{name:<34}{r['pages']:>7}{r['rendered']:>10}{r['seconds']:>9.2f}"
-                  f"{r['pages'] / r['seconds']:>9.1f}{r['peak_rss'] / 2**20:>10.0f}")
+                  f"{r['pages'] / r['seconds']:>9.1f}{r['peak_rss'] / 2**20:>16.0f}")
         rps = rendered["rendered"] / extra
         print(f"rendered pages/s (rendered pages / extra seconds): {rps:.2f}; "
               f"plain fetches/s: {plain['pages'] / plain['seconds']:.1f}; "

@@ -296,6 +296,9 @@ def _roots(archive: Archive) -> list[Capture]:
                 linked.add(pages.canonical_url(link.url))
         for u in page.listing().urls():
             linked.add(pages.canonical_url(u))
+    for cap in archive.rendered.values():   # links only the browser saw are links too
+        for u in pages.page_for(cap.response.url, _text(cap.response)).listing().urls():
+            linked.add(pages.canonical_url(u))
     roots = {c.seq: c for c in first_per_host.values()}
     roots.update({c.seq: c for c in html_caps if pages.canonical_url(c.response.url) not in linked})
     return [roots[k] for k in sorted(roots)]

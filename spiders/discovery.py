@@ -1,15 +1,21 @@
 """The discovery spider: from each registry portal's entry URLs to its 年报 reports.
 
-Generic for every portal (what a page is and links to lives in `harvester.spiders.pages`):
+Generic for every portal (what a page is and links to lives in `harvester.spiders.pages`, one
+page-object module per CMS family behind one listing interface):
 
-* entry / navigation pages: follow 信息公开/政务公开 navigation (two steps at most) and any link to a
-  年报 column (by link text or by a column token in the URL);
-* column pages: follow report links (title rule), next pages (TRS ``createPageHTML``, ``?page=N``),
-  per-year / per-organisation sub-columns, ``location.replace`` / meta-refresh shells, and
-  script-driven list endpoints (Hanweb ``dataproxy.jsp``: from the registry hint ``list_endpoint``
-  or announced by the page);
-* report pages: emitted as items when their title is a report title; the PDF/DOC(X) attachments they
-  link are fetched and emitted too; a thin page that only points to attachments is not emitted.
+* entry / navigation pages: follow 信息公开/政务公开 navigation (two steps at most), organisation
+  sub-sites (部门 → XX局, ?branch_id=; a fresh budget each) and any link to a 年报 column;
+* list pages (one callback, `parse_listing`, whatever the family): follow what the page object's
+  `listing()` names: report links and report candidates (year links, year forms, year modules),
+  lists to read (columns, level sub-columns, next pages, list data endpoints of any shape, block
+  fragments), `location.replace` / meta-refresh shells; render the page in a browser when the
+  registry says so (hint `browser`) or the list is built by script (`should_render`);
+* report pages: emitted as items when they read as a report (title, not a list titled like one,
+  not a notice or explainer); the PDF/DOC(X) attachments they link are fetched and emitted too;
+  a thin page that only points to attachments is not emitted.
+
+Registry hints used here: `cms` (family), `list_endpoint`, `column_url_template` (one column per
+year), `known_report_urls`, `browser`; `allow_private` by the scope middleware.
 
 Scope (ScopeMiddleware): only the registry's allowed hosts, on every hop including redirects;
 private/loopback/link-local addresses only for portals whose hint ``allow_private`` is true.

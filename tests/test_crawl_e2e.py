@@ -251,3 +251,15 @@ def test_browser_capture_is_archived_as_pairs_and_a_conversion(crawled):
 
 def script_url(portal) -> str:
     return portal.url("/js/list.js")
+
+
+def test_replay_follows_the_rendered_dom_without_the_content_rule(crawled, tmp_path):
+    """`harvester replay` reads the stored DOM where the crawl rendered a page, so its traversal
+    reaches the script-built list's reports (not only the content rule)."""
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "replay", str(crawled["out"] / "warc"),
+                           "--out", str(tmp_path), "--no-content-rule"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = {r["source"]["url"] for r in records(tmp_path)}
+    want = {e["url"] for e in crawled["expected"] if e["portal"] == "scripted"}
+    assert want and want <= got
