@@ -125,10 +125,10 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def crawl_with_peak_memory(registry: pathlib.Path, out: pathlib.Path) -> dict:
+def crawl_with_peak_memory(registry: pathlib.Path, out: pathlib.Path, *extra: str) -> dict:
     """`harvester crawl --loopback --no-warc`, sampling the process tree's memory (PSS) every 0.1 s."""
     cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry), "--out", str(out),
-           "--loopback", "--no-warc", "-s", "LOG_LEVEL=WARNING"]
+           "--loopback", "--no-warc", "-s", "LOG_LEVEL=WARNING", *extra]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
     while proc.poll() is None:
@@ -162,12 +162,16 @@ def render_main() -> None:
         browser_row["hints"]["browser"] = True
         write_registry([plain_row], tmp / "plain.jsonl")
         write_registry([browser_row], tmp / "browser.jsonl")
+        # Scrapy's own handler, no browser at all: what Playwright's idle driver costs a crawl
+        no_browser = crawl_with_peak_memory(tmp / "plain.jsonl", tmp / "nobrowser", "-s", "RENDER_ENABLED=False",
+                                            "-s", "DOWNLOAD_HANDLERS={}")
         plain = crawl_with_peak_memory(tmp / "plain.jsonl", tmp / "plain")
         rendered = crawl_with_peak_memory(tmp / "browser.jsonl", tmp / "browser")
         extra = max(rendered["seconds"] - plain["seconds"], 1e-6)
         print(f"large portal: {portal.n_lists} list pages + {portal.n_details} details on {portal.host}")
         print(f"{'run':<34}{'pages':>7}{'rendered':>10}{'seconds':>9}{'pages/s':>9}{'peak MiB (PSS)':>16}")
-        for name, r in (("plain fetches", plain), ("lists also rendered (hint browser)", rendered)):
+        for name, r in (("plain fetches, no browser handler", no_browser), ("plain fetches", plain),
+                        ("lists also rendered (hint browser)", rendered)):
             print(f"{name:<34}{r['pages']:>7}{r['rendered']:>10}{r['seconds']:>9.2f}"
                   f"{r['pages'] / r['seconds']:>9.1f}{r['peak_rss'] / 2**20:>16.0f}")
         rps = rendered["rendered"] / extra

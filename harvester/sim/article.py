@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from harvester.sim.base import SimReport, deep_merge, esc
+from harvester.sim.base import Request, Resp, SimPortal, SimReport, deep_merge, esc
 
 
 @dataclasses.dataclass
@@ -26,6 +26,22 @@ def renamed(sim, corpus_name: str, agency: str, path: str, listed: str | None = 
                         source_agency=source)
     rep.gold_override = deep_merge(doc.gold, {"agency": agency, "title": title})
     return rep
+
+
+class QueryAddressedPortal(SimPortal):
+    """A portal whose reports are addressed by path and query (`AnnualReport.aspx?cid=12&year=2022`,
+    parameters in sorted order, as the crawl canonicalises them)."""
+
+    def report_at(self, path: str) -> SimReport | None:
+        return None   # the path alone does not name a report here
+
+    def dispatch(self, req: Request) -> Resp:
+        query = "&".join(f"{k}={v}" for k, v in sorted(req.query.items()))
+        full = req.path + (f"?{query}" if query else "")
+        for rep in self.reports:
+            if rep.path == full:
+                return self.serve_report(rep, req)
+        return super().dispatch(req)
 
 
 def report_body(portal, rep: SimReport) -> str:

@@ -9,15 +9,15 @@ under a 年报 path token:
 * traps: an explainer (图解) and a notice."""
 from __future__ import annotations
 
-from harvester.sim.article import article_page, renamed, report_article
-from harvester.sim.base import Request, Resp, SimPortal, SimReport, list_items
+from harvester.sim.article import QueryAddressedPortal, article_page, renamed, report_article
+from harvester.sim.base import Request, Resp, SimReport, list_items
 
 CITY_COL = "/zwgk/col/c2010/index.html"
 LEVELS = {"市本级": "/zwgk/col/c2011/index.html", "区县": "/zwgk/col/c2012/index.html",
           "市直部门": "/zwgk/col/c2013/index.html"}
 
 
-class DepartmentPortal(SimPortal):
+class DepartmentPortal(QueryAddressedPortal):
     family = "other (department sub-sites)"
     name = "departments"
     agency = "江门市人民政府"
@@ -46,18 +46,12 @@ class DepartmentPortal(SimPortal):
     def new_report_path(self, doc, n: int) -> str:
         return f"/zwgk/col/c2011/content/post_{4000 + n}.html"
 
-    def report_at(self, path: str):   # some reports are addressed by query
-        return None
-
     def page(self, title: str, body: str) -> Resp:
         return Resp(200, article_page(self.site_name, title, body, nav='<a href="/zwgk/index.html">政府信息公开</a>'))
 
     def route(self, req: Request) -> Resp | None:
         p = req.path
         full = p + ("?" + "&".join(f"{k}={v}" for k, v in sorted(req.query.items())) if req.query else "")
-        for rep in self.reports:
-            if rep.path == full:
-                return self.serve_report(rep, req)
         if p in ("/", "/index.html"):
             return self.page("首页", "<p>江门要闻</p>")
         if p == "/zwgk/index.html":

@@ -3,13 +3,13 @@ links; `AnnualReport.aspx?cid=12&year=Y` answers with that year's report, or (fo
 titled like a report (2020年政府信息公开年报) holding the report and an explainer (解读)."""
 from __future__ import annotations
 
-from harvester.sim.article import article_page, renamed, report_article
-from harvester.sim.base import Request, Resp, SimPortal, SimReport, esc, list_items
+from harvester.sim.article import QueryAddressedPortal, article_page, renamed, report_article
+from harvester.sim.base import Request, Resp, SimReport, list_items
 
 MODULE = "/InfoPublic/AnnualReport.aspx"
 
 
-class YearFormPortal(SimPortal):
+class YearFormPortal(QueryAddressedPortal):
     family = "other (ASP.NET year form)"
     name = "yearform"
     agency = "成都市武侯区人民政府"
@@ -31,15 +31,9 @@ class YearFormPortal(SimPortal):
     def new_report_path(self, doc, n: int) -> str:
         return f"/InfoPublic/Detail.aspx?id=2025{n:07d}"
 
-    def report_at(self, path: str):   # addressed by query
-        return None
-
     def route(self, req: Request) -> Resp | None:
         p = req.path
         full = p + ("?" + "&".join(f"{k}={v}" for k, v in sorted(req.query.items())) if req.query else "")
-        for rep in self.reports:
-            if rep.path == full:
-                return self.serve_report(rep, req)
         if p in ("/", "/Default.aspx"):
             return Resp(200, article_page(self.site_name, "首页", "<p>武侯新闻</p>", nav='<a href="/InfoPublic/Index.aspx">信息公开</a>'))
         if p == "/InfoPublic/Index.aspx":

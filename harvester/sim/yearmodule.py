@@ -3,15 +3,15 @@ annual-report module outside the column's folder, the year as a query parameter:
 `/module/xxgk/xxgkAnnualReport.jsp?area=<org>&fbtime=<year>` answers with the report itself."""
 from __future__ import annotations
 
-from harvester.sim.article import article_page, renamed, report_article
-from harvester.sim.base import Request, Resp, SimPortal, SimReport
+from harvester.sim.article import QueryAddressedPortal, article_page, renamed, report_article
+from harvester.sim.base import Request, Resp, SimReport
 
 AREA = "11321302MB1234567X"
 COL = "/col/col5011/index.html"
 MODULE = "/module/xxgk/xxgkAnnualReport.jsp"
 
 
-class YearModulePortal(SimPortal):
+class YearModulePortal(QueryAddressedPortal):
     family = "Hanweb"
     name = "yearmodule"
     agency = "宿迁市宿城区人民政府"
@@ -29,9 +29,6 @@ class YearModulePortal(SimPortal):
 
     def new_report_path(self, doc, n: int) -> str:
         return f"{MODULE}?area={AREA}&fbtime={doc.gold.get('year')}"
-
-    def report_at(self, path: str):   # a report is addressed by its query, not its path
-        return None
 
     def route(self, req: Request) -> Resp | None:
         p = req.path
@@ -52,10 +49,7 @@ class YearModulePortal(SimPortal):
         if p == "/art/2023/12/5/art_5011_990001.html":
             return Resp(200, article_page(self.site_name, "关于做好2023年度政府信息公开工作年度报告编制发布工作的通知",
                                           "<p>各部门：请按时编制年度报告。</p>", published="2023-12-05"))
-        if p == MODULE:
-            for rep in self.reports:
-                if rep.path == f"{MODULE}?area={req.query.get('area')}&fbtime={req.query.get('fbtime')}":
-                    return self.serve_report(rep, req)
+        if p == MODULE:   # a year without a report
             return Resp(200, article_page(self.site_name, "信息公开年报查询", "<p>暂无数据</p>"))
         return None
 

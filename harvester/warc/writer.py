@@ -352,13 +352,18 @@ class WarcWriter:
         first_len = buf.tell()
         writer.write_record(request_record)
         pair_len = buf.tell()
-        current = self._file_for(pair_len)
+        current, base = self._commit(buf, pair_len, 2)
+        return current, base, first_len, pair_len
+
+    def _commit(self, buf, length: int, records: int) -> tuple[_OpenFile, int]:
+        """Append the serialised records in `buf` to the current file in one piece: (file, offset)."""
+        current = self._file_for(length)
         base = current.size
         self._append(current, buf)
         current.pairs += 1
-        self.records_written += 2
-        self.bytes_written += pair_len
-        return current, base, first_len, pair_len
+        self.records_written += records
+        self.bytes_written += length
+        return current, base
 
     def write_revisit(
         self,
@@ -504,12 +509,7 @@ class WarcWriter:
             )
             writer.write_record(rec)
             rec_len = buf.tell()
-            current = self._file_for(rec_len)
-            base = current.size
-            self._append(current, buf)
-            current.pairs += 1
-            self.records_written += 1
-            self.bytes_written += rec_len
+            current, base = self._commit(buf, rec_len, 1)
         finally:
             buf.close()
         digest = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(

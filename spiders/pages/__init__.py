@@ -25,7 +25,7 @@ from harvester.spiders.pages.gkmlpt import GkmlptPage
 from harvester.spiders.pages.hanweb import HanwebPage, HanwebProxyPage
 from harvester.spiders.pages.hanweb import page_url as hanweb_page_url
 from harvester.spiders.pages.jsonlist import JsonListPage, looks_like_json
-from harvester.spiders.pages.rules import (  # noqa: F401 — the vocabulary, re-exported
+from harvester.spiders.pages.rules import (  # the vocabulary, re-exported
     NOTICE, REPORT_TITLE, THIN_PAGE_CHARS, canonical_url, is_attachment_url, is_column_text, is_column_url,
     is_report_title, looks_like_detail, tidy,
 )
@@ -65,4 +65,6 @@ def first_page_url(endpoint: str) -> str:
 
 
 __all__ = ["FAMILIES", "GenericPage", "Link", "Listing", "family_for_hint", "first_page_url", "page_for",
-           "BeijingListPage", "GkmlptPage", "HanwebPage", "HanwebProxyPage", "JsonListPage", "TrsPage"]
+           "BeijingListPage", "GkmlptPage", "HanwebPage", "HanwebProxyPage", "JsonListPage", "TrsPage",
+           "NOTICE", "REPORT_TITLE", "THIN_PAGE_CHARS", "canonical_url", "is_attachment_url", "is_column_text",
+           "is_column_url", "is_report_title", "looks_like_detail", "tidy", "hanweb_page_url"]
