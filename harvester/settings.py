@@ -84,9 +84,9 @@ RENDER_ENABLED = True
 RENDER_SETTLE_MS = 500          # the DOM is settled after this long without a mutation…
 RENDER_SETTLE_MAX_MS = 5000     # …or after this long whatever happens
 RENDER_PAGE_TIMEOUT = 60.0      # seconds per rendered page in all; then it is closed, retried once
-DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+DOWNLOAD_HANDLERS = {   # scrapy-playwright's, starting Playwright only when a page is rendered
+    "http": "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
+    "https": "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
