@@ -130,6 +130,8 @@ def test_year_form_enumerates_the_select_options():
     res = listing(BASE + "/InfoPublic/AnnualReport.aspx?cid=12", text)
     assert urls(res.reports) == [BASE + "/InfoPublic/AnnualReport.aspx?cid=12&year=2022",
                                  BASE + "/InfoPublic/AnnualReport.aspx?cid=12&year=2021"]
+    # a site-wide search form outside a 年报 column is not enumerated
+    assert listing(BASE + "/search.aspx", text.replace("政府信息公开年度报告", "站内搜索")).reports == []
 
 
 def test_year_links_only_inside_a_report_column():

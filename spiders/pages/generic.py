@@ -343,8 +343,8 @@ class GenericPage:
         if in_column:
             listed = {rules.canonical_url(link.url) for link in res.columns}
             res.reports += [link for link in self.year_links() if rules.canonical_url(link.url) not in listed]
+            res.reports += self.year_forms()   # not elsewhere: site-wide search forms have years too
             res.columns += self.level_columns()
-        res.reports += self.year_forms()
         if self.is_org_index(via):
             res.orgs += self.org_links()
         res.columns += [Link(u, "") for u in self.pagination() + self.subcolumns() + self.list_endpoints()]
