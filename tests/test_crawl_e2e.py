@@ -229,6 +229,10 @@ def test_browser_capture_is_archived_as_pairs_and_a_conversion(crawled):
     with urllib.request.urlopen(script_url(portal), timeout=60) as served:
         js = served.read()
     assert [body for _, _, body in responses[script_url(portal)]] == [js] * len(conversions)
+    # and the XHR its script made (JSON)
+    xhr = portal.url("/xxgk/nbzl/count.json")
+    assert xhr in requests and len(responses[xhr]) == len(conversions)
+    assert all(json.loads(body) == {"count": 4} for _, _, body in responses[xhr])
     # the static fetch kept the gzip bytes it received; the browser hands over decoded bodies, so
     # its record drops Content-Encoding (kept as X-Archive-Orig-…) and states the stored length
     static = [(rid, h, b) for rid, h, b in responses[column] if not h.get_header("X-Archive-Orig-Content-Encoding")]
@@ -244,6 +248,7 @@ def test_browser_capture_is_archived_as_pairs_and_a_conversion(crawled):
     # the DOM: a conversion record tied to the browser's response; never stored as a response
     for uri, rec_headers, dom in conversions:
         assert uri == f"urn:dom:{column}"
+        assert b'<span id="nb-count">4</span>' in dom    # the DOM after the XHR answered
         assert rec_headers.get_header("WARC-Refers-To") in {rid for rid, _, _ in browser}
         assert b"/xxgk/nbzl/202102/a7f3c2d1.shtml" in dom
         assert all(dom != body for items in responses.values() for _, _, body in items)

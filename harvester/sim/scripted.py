@@ -1,6 +1,7 @@
 """A column whose links exist only after its script runs: the list data sits in the page as a
 JavaScript array and the hrefs are assembled from it (no static link, no data endpoint to find).
-Only executing the page finds the reports; traps in the data: a notice and an explainer (一图读懂)."""
+Only executing the page finds the reports (its script also asks an XHR for the item count);
+traps in the data: a notice and an explainer (一图读懂)."""
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ class ScriptedPortal(SimPortal):
             return Resp(200, f"""<!doctype html><html><head><meta charset="utf-8"><title>政府信息公开年报_{self.site_name}</title>
 <script src="/js/list.js"></script></head><body>
 <div class="crumb">首页 &gt; 政府信息公开 &gt; 政府信息公开年报</div>
-<ul id="nb-list" class="news-list"></ul>
+<ul id="nb-list" class="news-list"></ul><p>共 <span id="nb-count"></span> 条</p>
 <script>var NB_ROWS = {json.dumps(self.rows(), ensure_ascii=False)};
 renderList("nb-list", NB_ROWS);</script></body></html>""")
         if p == "/js/list.js":
@@ -58,8 +59,12 @@ renderList("nb-list", NB_ROWS);</script></body></html>""")
     a.textContent = r[2]; li.appendChild(a);
     var d = document.createElement("span"); d.textContent = r[3]; li.appendChild(d); box.appendChild(li);
   });
+  fetch("/xxgk/nbzl/count.json").then(function (r) { return r.json(); })
+    .then(function (d) { document.getElementById("nb-count").textContent = d.count; });
 }
 """, "application/javascript; charset=utf-8")
+        if p == "/xxgk/nbzl/count.json":
+            return Resp(200, json.dumps({"count": len(self.rows())}), "application/json; charset=utf-8")
         if p in self.traps:
             t, d = self.traps[p]
             return Resp(200, article_page(self.site_name, t, "<p>……</p>", published=d))
