@@ -40,7 +40,8 @@ class Listing:
         return out + ([self.shell_target] if self.shell_target else [])
 
 
-def _dedupe(links: list[Link]) -> list[Link]:
+def dedupe(links: list[Link]) -> list[Link]:
+    """Links in order, one per canonical URL."""
     seen: set[str] = set()
     out = []
     for link in links:
@@ -348,7 +349,7 @@ class GenericPage:
         if self.is_org_index(via):
             res.orgs += self.org_links()
         res.columns += [Link(u, "") for u in self.pagination() + self.subcolumns() + self.list_endpoints()]
-        res.reports, res.columns = _dedupe(res.reports), _dedupe(res.columns)
-        res.nav, res.orgs = _dedupe(res.nav), _dedupe(res.orgs)
+        res.reports, res.columns = dedupe(res.reports), dedupe(res.columns)
+        res.nav, res.orgs = dedupe(res.nav), dedupe(res.orgs)
         res.render = not (res.reports or res.columns or res.shell_target) and self.script_built()
         return res

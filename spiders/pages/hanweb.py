@@ -8,7 +8,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from harvester.spiders.pages import rules
-from harvester.spiders.pages.generic import GenericPage, Link, Listing, _dedupe
+from harvester.spiders.pages.generic import GenericPage, Link, Listing, dedupe
 
 PER_PAGE = 60
 ANNUAL_MODULE = re.compile(r"/module/xxgk/\w*annual\w*\.jsp", re.I)
@@ -70,7 +70,7 @@ class HanwebProxyPage(GenericPage):
         self.total = int(m.group(1)) if m else None
 
     def listing(self, via: str | None = None) -> Listing:
-        res = Listing(reports=_dedupe([link for link in self.links() if self.is_report_link(link)]))
+        res = Listing(reports=dedupe([link for link in self.links() if self.is_report_link(link)]))
         q = dict(parse_qsl(urlsplit(self.url).query))
         if self.total and q.get("startrecord", "1") == "1":
             per = int(q.get("perpage") or PER_PAGE)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from harvester.spiders.pages import rules
-from harvester.spiders.pages.generic import GenericPage, Link, Listing, _dedupe
+from harvester.spiders.pages.generic import GenericPage, Link, Listing, dedupe
 
 TITLE_KEY = re.compile(r"^(title|doc_?title|name|subject|topic|headline|bt|biaoti|wjbt|wjmc|filename|file_name|"
                        r"label|text|标题|名称)$", re.I)
@@ -143,5 +143,5 @@ class JsonListPage(GenericPage):
         links = self.links()
         res = Listing(reports=[link for link in links if self.is_report_link(link)])
         res.columns = [Link(u, "") for u in self.next_pages(len(links))]
-        res.reports, res.columns = _dedupe(res.reports), _dedupe(res.columns)
+        res.reports, res.columns = dedupe(res.reports), dedupe(res.columns)
         return res
