@@ -1,5 +1,6 @@
 """Browser failures never stop the crawl: a rendered page that hangs is closed, retried once,
-logged and counted, and the rest of the crawl goes on. Real Chromium against the simulator."""
+logged and counted, and the rest of the crawl goes on; a page that never settles is read after
+the settle cap. Real Chromium against the simulator."""
 from __future__ import annotations
 
 import json
@@ -32,3 +33,24 @@ def test_a_hanging_render_is_retried_once_then_skipped(tmp_path, setting):
         records = [json.loads(line) for line in (out / "reports" / "records.jsonl").read_text("utf-8").splitlines()]
         want = {e["url"] for e in sim.expected_reports(False) if e["portal"] == "trs"}
         assert want <= {r["source"]["url"] for r in records}
+
+
+def test_a_page_that_never_settles_is_read_after_the_settle_cap(tmp_path):
+    """A clock that mutates the DOM forever: the render ends at RENDER_SETTLE_MAX_MS and its links
+    are followed; nothing fails."""
+    from harvester.sim import start_simulator
+
+    with start_simulator(base_ip_start=160) as sim:
+        portal = sim.portal("scripted")
+        [row] = [r for r in sim.registry_rows() if r["agency"] == portal.agency]
+        row["entry_urls"] = [portal.url("/xxgk/nbzl/live.html")]
+        registry = tmp_path / "registry.jsonl"
+        registry.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+        out = tmp_path / "out"
+        proc = run_cli_crawl(registry, out, "-s", "RENDER_SETTLE_MAX_MS=1500")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        stats = json.loads((out / "crawl-stats.json").read_text(encoding="utf-8"))["stats"]
+        assert stats.get("render/pages") == 1 and not stats.get("render/failed") and not stats.get("render/timeouts")
+        records = [json.loads(line) for line in (out / "reports" / "records.jsonl").read_text("utf-8").splitlines()]
+        want = {e["url"] for e in sim.expected_reports(False) if e["portal"] == "scripted"}
+        assert want == {r["source"]["url"] for r in records}

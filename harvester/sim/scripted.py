@@ -50,6 +50,12 @@ class ScriptedPortal(SimPortal):
 <ul id="nb-list" class="news-list"></ul><p>共 <span id="nb-count"></span> 条</p>
 <script>var NB_ROWS = {json.dumps(self.rows(), ensure_ascii=False)};
 renderList("nb-list", NB_ROWS);</script></body></html>""")
+        if p == "/xxgk/nbzl/live.html":   # the same column with a clock that never stops (linked from nowhere)
+            return Resp(200, f"""<!doctype html><html><head><meta charset="utf-8"><title>政府信息公开年报_{self.site_name}</title>
+<script src="/js/list.js"></script></head><body><div id="clock"></div><ul id="nb-list" class="news-list"></ul>
+<p>共 <span id="nb-count"></span> 条</p><script>var NB_ROWS = {json.dumps(self.rows(), ensure_ascii=False)};
+renderList("nb-list", NB_ROWS);
+setInterval(function () {{ document.getElementById("clock").textContent = Date.now(); }}, 50);</script></body></html>""")
         if p == "/js/list.js":
             return Resp(200, """function renderList(id, rows) {
   var box = document.getElementById(id);
