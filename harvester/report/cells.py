@@ -18,6 +18,7 @@ EMPTY_MARKS = {"", "/", "-", "—", "--", "——", "－", "\\", "－－", "―"
 _VALUE = re.compile(r"^(?P<num>[-+]?\d[\d,]*(?:\.\d+)?)(?P<unit>万元|元|万|件|条|个|项|次)?"
                     r"(?:\((?P<remark>[^)]*)\))?$")
 _UNITS = ("万元", "元", "万")
+MAX_INTEGER_DIGITS = 15  # beyond, a float loses digits and no statutory count or amount is that large
 _NUMBER_CHARS = set("0123456789.,")
 
 
@@ -82,14 +83,22 @@ def parse_number(text: str) -> int | float:
     return float(text) if "." in text else int(text)
 
 
+def _integer_digits(num: str) -> int:
+    whole = num.split(".", 1)[0]
+    return len(whole) - whole.count(",") - (whole[:1] in "+-")
+
+
 def classify(cell: str) -> Token:
     s = squash(cell)
     if s in EMPTY_MARKS:
         return Token("empty", s)
     m = _VALUE.match(s)
     if m:
+        num = m.group("num")
+        if _integer_digits(num) > MAX_INTEGER_DIGITS:  # a value position whose number is not read
+            return Token("value", s, None, m.group("unit"), m.group("remark"))
         try:
-            return Token("value", s, parse_number(m.group("num")), m.group("unit"), m.group("remark"))
+            return Token("value", s, parse_number(num), m.group("unit"), m.group("remark"))
         except ValueError:
             pass
     return Token("text", s)
@@ -177,7 +186,8 @@ def split_glued_line(text: str, patterns: list[re.Pattern[str]]) -> list[str]:
     for pat in patterns:
         for m in pat.finditer(text):
             start = m.start()
-            head = NUMBERING_TAIL.search(text[:start])
+            # the numbering is at most 3 characters: look back that far only (linear, not O(n²))
+            head = NUMBERING_TAIL.search(text, max(0, start - 3), start)
             if head:
                 start = head.start()
             starts.add(start)

@@ -9,12 +9,13 @@ from harvester.report.templates import SECTION_HEADINGS, SECTION_KEYS
 
 _TITLE = re.compile(r"^(?P<t>[^,。;:《》()!?、]{0,40}?政府信息公开[^,。;:《》()]{0,12}?(?:年度报告|年报))")
 _TITLE_WRAPPED = re.compile(r"^[^,。;:《》()]{0,40}?政府信息公开[^,。;:《》()]{0,8}$")
-_TITLE_IN_SENTENCE = re.compile(r"([\u4e00-\u9fff]{2,40}(?:20\d\d|19\d\d)年度?政府信息公开(?:工作)?(?:年度报告|年报))")
+_TITLE_IN_SENTENCE = re.compile(r"([\u4e00-\u9fff]{2,40}(?:20\d\d|199\d)年度?政府信息公开(?:工作)?(?:年度报告|年报))")
 _TITLE_LEAD = re.compile(r"^.*?(?:特向社会公布|向社会公布|现将|现予|公布|发布|印发)")
 _LEADING_LABEL = re.compile(r"^(正文|全文|标题)\s*[::]?\s*")
 _METADATA_LINE = re.compile(r"^(标题|索引号|发布机构|发文日期|主题分类|来源|文号|栏目|原文链接|本地目录|发布时间|信息来源)")
-_YEAR = re.compile(r"(20\d\d|19\d\d)\s*年度?")
-_PERIOD = re.compile(r"统计(?:期限|周期|时限|时间)?.{0,8}?(20\d\d)\s*年\s*1\s*月\s*1\s*日")
+# Statistics years: the record's schema starts at 1990 (the regulations date from 2008).
+_YEAR = re.compile(r"(?<!\d)(20\d\d|199\d)\s*年度?")
+_PERIOD = re.compile(r"统计(?:期限|周期|时限|时间)?.{0,8}?(?<!\d)(20\d\d)\s*年\s*1\s*月\s*1\s*日")
 _DATE = r"(20\d\d|19\d\d)\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})"
 _PUBLISHED = re.compile(r"(?:发文日期|发布时间|发布日期|公开日期|成文日期|生成日期|日期)\s*[::]?\s*\|?\s*" + _DATE)
 _AGENCY_FIELD = re.compile(r"(?:发布机构|信息来源|来源|单位)\s*[::]\s*\|?\s*([^\s|:]{2,30})")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import pathlib
 import unicodedata
 from typing import Any
@@ -64,9 +65,37 @@ def parse_document(data: bytes | str, *, name: str | None = None, content_type: 
         return record
     if meta:
         doc.meta = {**doc.meta, **{k: v for k, v in meta.items() if v}}
-    fill_record(record, doc)
+    try:
+        fill_record(record, doc)
+    except Exception as exc:  # a bug on one hostile document must not lose the others: keep what was read
+        record["warnings"].append(f"parser error, record incomplete: {type(exc).__name__}: {str(exc)[:200]}")
+    _sanitise(record)
     record["id"] = record_id(record["agency"], record["year"], digest)
     return record
+
+
+MAX_ABS_NUMBER = 1e15
+
+
+def _sanitise(record: dict[str, Any]) -> None:
+    """Every number finite and JSON-safe, every year within the schema: the record always serialises."""
+    def clean(value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value) or abs(value) >= MAX_ABS_NUMBER:
+                record["warnings"].append(f"{where}: number out of range; left null")
+                return None
+        return value
+
+    for key in ("active_disclosure", "requests", "review_litigation"):
+        if record[key] is not None:
+            record[key] = clean(record[key], key)
+    if record["year"] is not None and not 1990 <= record["year"] <= 2100:
+        record["warnings"].append(f"year {record['year']} outside 1990–2100; left null")
+        record["year"] = None
 
 
 def fill_record(record: dict[str, Any], doc: Document) -> None:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from harvester.report.cells import Run, Token, runs_of, searchable, split_glued_line
+from harvester.report.cells import MAX_INTEGER_DIGITS, Run, Token, runs_of, searchable, split_glued_line
 from harvester.report.document import Line
 from harvester.report.normalize import squash
 from harvester.report.templates import (
@@ -93,6 +93,16 @@ def split_digits(pieces: list[str], count: int, valid: Callable[[list[int]], boo
 def run_values(tokens: list[Token], count: int, what: str, warnings: list[str],
                valid: Callable[[list[int]], bool] = lambda v: True) -> list[Token | None]:
     """Exactly `count` value tokens (None = empty) from a run, positions kept."""
+    values = _run_values(tokens, count, what, warnings, valid)
+    for tok in values:
+        if tok is not None and tok.number is None:
+            warnings.append(f"{what}: number {tok.text[:20]}… of {len(tok.text)} characters is beyond "
+                            f"{MAX_INTEGER_DIGITS} digits; left null")
+    return values
+
+
+def _run_values(tokens: list[Token], count: int, what: str, warnings: list[str],
+                valid: Callable[[list[int]], bool]) -> list[Token | None]:
     tokens = list(tokens)
     while len(tokens) > count and tokens[0].kind == "empty":
         tokens.pop(0)
