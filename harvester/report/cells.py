@@ -20,6 +20,7 @@ _VALUE = re.compile(r"^(?P<num>[-+]?\d[\d,]*(?:\.\d+)?)(?P<unit>万元|元|万|�
 _UNITS = ("万元", "元", "万")
 MAX_INTEGER_DIGITS = 15  # beyond, a float loses digits and no statutory count or amount is that large
 _NUMBER_CHARS = set("0123456789.,")
+_PLACEHOLDER = re.compile(r"^(?:数据|数值|列|栏|字段|column|col|data|field)_?\d{1,2}$", re.I)
 
 
 def trailing_numbers(text: str) -> tuple[str, list[str]] | None:
@@ -92,6 +93,8 @@ def classify(cell: str) -> Token:
     s = squash(cell)
     if s in EMPTY_MARKS:
         return Token("empty", s)
+    if _PLACEHOLDER.match(s):  # an OCR/LLM tool's column names (数据1 … 数据7): headers, not values
+        return Token("text", s)
     m = _VALUE.match(s)
     if m:
         num = m.group("num")
@@ -107,7 +110,7 @@ def classify(cell: str) -> Token:
 def expand(cell: str) -> list[Token]:
     """A cell → tokens. A text cell ending in numbers becomes a label and its values."""
     tok = classify(cell)
-    if tok.kind != "text":
+    if tok.kind != "text" or _PLACEHOLDER.match(tok.text):
         return [tok]
     split = trailing_numbers(cell.strip())
     if split is None:

@@ -98,6 +98,7 @@ def decode(data: bytes, content_type: str | None = None, warnings: list[str] | N
 
 # ---------------------------------------------------------------- text and Markdown
 _MD_RULE = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*$")
+_MD_MARKUP = re.compile(r"^(?:#{1,6}|>|[*+]\s)\s*|\*\*|__")
 
 
 def text_lines(text: str, warnings: list[str] | None = None) -> list[Line]:
@@ -112,6 +113,9 @@ def text_lines(text: str, warnings: list[str] | None = None) -> list[Line]:
         if not stripped:
             if raw and any(c in raw for c in "\t\u00a0\u3000"):
                 lines.append([""])
+            continue
+        stripped = _MD_MARKUP.sub("", stripped)  # "# 标题", "**一、总体情况**": markup, not text
+        if not stripped:
             continue
         if "|" in stripped:
             if _MD_RULE.match(stripped):

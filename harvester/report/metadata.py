@@ -35,7 +35,33 @@ def _meta_title(meta: dict[str, str], key: str) -> str | None:
 
 
 def find_title(lines: list[Line], meta: dict[str, str]) -> str | None:
-    """The report's own heading in the body; failing that, the page's title metadata."""
+    """The report's own heading in the body; the page's title metadata when the body prints only a
+    bare heading ("政府信息公开工作年度报告", no agency or no year) or none at all."""
+    body = _body_title(lines)
+    if body is not None and _complete(body):
+        return body
+    title = _meta_title(meta, "title") or _meta_title(meta, "page_title")
+    if title and (body is None or _complete(title)):
+        return title
+    if body is not None:
+        return body
+    for line in lines[:10]:  # "…特向社会公布新余市政务服务中心2021年政府信息公开工作年度报告。"
+        m = _TITLE_IN_SENTENCE.search(tidy(line_text(line)))
+        if m:
+            return _TITLE_LEAD.sub("", m.group(1))
+    for line in lines[:15]:  # an archiver's "标题: …" header
+        text = tidy(line_text(line))
+        if text.startswith("标题"):
+            return text.split(":", 1)[-1].strip() or None
+    return None
+
+
+def _complete(title: str) -> bool:
+    """A title that names its agency and its year (not a bare "政府信息公开工作年度报告")."""
+    return bool(agency_from_title(title) and _YEAR.search(title))
+
+
+def _body_title(lines: list[Line]) -> str | None:
     for i, line in enumerate(lines[:60]):
         text = tidy(line_text(line))
         if len(line) > 1 or _METADATA_LINE.match(text) or text in ("正文", "全文", "附件"):
@@ -54,18 +80,6 @@ def find_title(lines: list[Line], meta: dict[str, str]) -> str | None:
                     and prev not in ("正文", "全文")):
                 title = prev + title  # "洪泽区人民政府" / "2023 年政府信息公开工作年度报告"
         return tidy(title)
-    if title := _meta_title(meta, "title"):  # <meta name="ArticleTitle">
-        return title
-    for line in lines[:10]:  # "…特向社会公布新余市政务服务中心2021年政府信息公开工作年度报告。"
-        m = _TITLE_IN_SENTENCE.search(tidy(line_text(line)))
-        if m:
-            return _TITLE_LEAD.sub("", m.group(1))
-    if title := _meta_title(meta, "page_title"):
-        return title
-    for line in lines[:15]:  # an archiver's "标题: …" header
-        text = tidy(line_text(line))
-        if text.startswith("标题"):
-            return text.split(":", 1)[-1].strip() or None
     return None
 
 

@@ -117,8 +117,14 @@ def _run_values(tokens: list[Token], count: int, what: str, warnings: list[str],
         warnings.append(f"{what}: glued digits {' '.join(pieces)!r} cannot be split with certainty "
                         f"({why}); left null")
         return [None] * count
+    if count > 1 and tokens:
+        # a cell floated away (an annotation printed above the table, a lost column): which one is
+        # unknown, and a value must never land in its neighbour's column
+        warnings.append(f"{what}: {len(tokens)} of {count} cells found and which column is missing is "
+                        f"unknown; the row is left null")
+        return [None] * count
     warnings.append(f"{what}: {len(tokens)} of {count} cells found; the missing ones are null")
-    return [t if t.kind == "value" else None for t in tokens] + [None] * (count - len(tokens))
+    return [None] * count
 
 
 def number(tok: Token | None) -> int | float | None:
