@@ -50,7 +50,10 @@ def blank_record(source: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def parse_document(data: bytes | str, *, name: str | None = None, content_type: str | None = None,
                    source: dict[str, Any] | None = None, meta: dict[str, str] | None = None) -> dict[str, Any]:
-    """Any report document → one record of the contract (../shared/spec/record.md)."""
+    """Any report document → one record of the contract (../shared/spec/record.md).
+
+    `meta` adds page metadata the caller knows (title, published, agency) and `portal_agency`,
+    the registry's agency of the portal, which the record's `id` is then derived from."""
     record = blank_record(source)
     digest = hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8", "replace")).hexdigest()
     try:
@@ -70,7 +73,11 @@ def parse_document(data: bytes | str, *, name: str | None = None, content_type: 
     except Exception as exc:  # a bug on one hostile document must not lose the others: keep what was read
         record["warnings"].append(f"parser error, record incomplete: {type(exc).__name__}: {str(exc)[:200]}")
     _sanitise(record)
-    record["id"] = record_id(record["agency"], record["year"], digest)
+    # The agency-year identity: the portal's agency when the caller knows it (the registry), so a
+    # series whose printed names vary ("XX管委会" / "XX管委会办公室") keeps one id per year;
+    # `agency` stays as printed.
+    identity = (meta or {}).get("portal_agency") or record["agency"]
+    record["id"] = record_id(identity, record["year"], digest)
     return record
 
 
