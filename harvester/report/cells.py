@@ -98,7 +98,7 @@ def classify(cell: str) -> Token:
     m = _VALUE.match(s)
     if m:
         num = m.group("num")
-        if _integer_digits(num) > MAX_INTEGER_DIGITS:  # a value position whose number is not read
+        if len(num) > MAX_INTEGER_DIGITS and _integer_digits(num) > MAX_INTEGER_DIGITS:  # a value position whose number is not read
             return Token("value", s, None, m.group("unit"), m.group("remark"))
         try:
             return Token("value", s, parse_number(num), m.group("unit"), m.group("remark"))

@@ -114,9 +114,10 @@ def text_lines(text: str, warnings: list[str] | None = None) -> list[Line]:
             if raw and any(c in raw for c in "\t\u00a0\u3000"):
                 lines.append([""])
             continue
-        stripped = _MD_MARKUP.sub("", stripped)  # "# 标题", "**一、总体情况**": markup, not text
-        if not stripped:
-            continue
+        if stripped[0] in "#>*+" or "**" in stripped or "__" in stripped:
+            stripped = _MD_MARKUP.sub("", stripped).strip()  # "# 标题", "**一、总体情况**": markup, not text
+            if not stripped:
+                continue
         if "|" in stripped:
             if _MD_RULE.match(stripped):
                 continue
@@ -221,7 +222,7 @@ def html_document(html: str, warnings: list[str] | None = None) -> tuple[list[Li
     content = root
     for xp in _CONTENT_XPATHS:
         found = root.xpath(xp)
-        if found and sum(len(t) for t in found[0].itertext()) > 200:
+        if found and found[0].xpath("string-length(string())") > 200:
             content = found[0]
             break
     walk = _HtmlWalk(warnings)
@@ -290,24 +291,21 @@ class _HtmlWalk:
         for r, tr in enumerate(rows):
             line: Line = []
             col = 0
-
-            def skip_covered() -> None:
-                nonlocal col
-                while col < len(covered) and covered[col] > 0:
+            for td in tr:
+                if td.tag != "td" and td.tag != "th":
+                    continue
+                while col < len(covered) and covered[col] > 0:  # positions a rowspan above covers
                     line.append(MERGED)
                     covered[col] -= 1
                     col += 1
-
-            for td in tr:
-                if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
-                    continue
-                skip_covered()
                 if col >= MAX_TABLE_COLUMNS:
                     self._too_wide()
                     break
-                text = " ".join(t.strip() for t in _cell_text(td) if t.strip())
-                colspan = min(_span(td.get("colspan")), MAX_TABLE_COLUMNS - col)
-                rowspan = min(_span(td.get("rowspan")), len(rows) - r)
+                # Word pastes split a label into one span per glyph run: all inline text joined as is
+                text = "".join(td.itertext()).strip()
+                colspan, rowspan = td.get("colspan"), td.get("rowspan")
+                colspan = 1 if colspan is None else min(_span(colspan), MAX_TABLE_COLUMNS - col)
+                rowspan = 1 if rowspan is None else min(_span(rowspan), len(rows) - r)
                 if len(covered) < col + colspan:
                     covered.extend([0] * (col + colspan - len(covered)))
                 for c in range(colspan):
@@ -315,7 +313,10 @@ class _HtmlWalk:
                     line.append(text if c == 0 or not text else MERGED)
                     covered[col] = rowspan - 1
                     col += 1
-            skip_covered()
+            while col < len(covered) and covered[col] > 0:
+                line.append(MERGED)
+                covered[col] -= 1
+                col += 1
             for c in range(col, len(covered)):  # spans further right that this row never reached
                 if covered[c] > 0:
                     covered[c] -= 1
@@ -328,11 +329,6 @@ class _HtmlWalk:
         if not self.wide_warned and self.warnings is not None:
             self.warnings.append(f"table row wider than {MAX_TABLE_COLUMNS} columns: the cells beyond are not read")
         self.wide_warned = True
-
-
-def _cell_text(td) -> list[str]:
-    # Word pastes split a label into one span per glyph run: all inline text joined as is.
-    return ["".join(td.itertext())]
 
 
 def _span(value: str | None) -> int:

@@ -147,7 +147,7 @@ def split_sections(lines: list[Line]) -> dict[str, str | None]:
     for i, line in enumerate(lines):
         if len(line) != 1 or not line[0]:
             continue
-        key = squash(line[0])[:40]
+        key = squash(line[0][:120])[:40]
         for k in SECTION_KEYS[order:]:
             if SECTION_HEADINGS[k].match(key):
                 starts[k] = i

@@ -37,7 +37,7 @@ def detect_script(text: str, sample: int = 20000) -> str:
     if cjk < 20:
         return SIMPLIFIED
     converted = _t2s().convert(chunk)
-    changed = sum(1 for a, b in zip(chunk, converted) if a != b)
+    changed = sum(map(str.__ne__, chunk, converted))
     return TRADITIONAL if changed >= max(5, cjk * 0.02) else SIMPLIFIED
 
 
@@ -47,15 +47,17 @@ def to_simplified(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """NFKC (full-width digits and punctuation), one kind of space, no cruft; newlines kept."""
-    text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFKC", text):  # the quick check is far cheaper than normalising
+        text = unicodedata.normalize("NFKC", text)
     text = CRUFT.sub(" ", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _SPACES.sub(" ", text)
 
 
 def squash(text: str) -> str:
-    """All whitespace removed: the form labels are matched in."""
-    return _ALL_SPACE.sub("", text)
+    """All whitespace removed: the form labels are matched in. (str.split splits on the same
+    Unicode whitespace as the regex \\s, at a fraction of the cost on the hot path.)"""
+    return "".join(text.split())
 
 
 def tidy(text: str) -> str:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import pathlib
 import unicodedata
@@ -84,6 +85,20 @@ def parse_document(data: bytes | str, *, name: str | None = None, content_type: 
 MAX_ABS_NUMBER = 1e15
 
 
+def _numbers(value: Any):
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield value
+        return
+    for v in value:
+        if isinstance(v, (dict, list)):
+            yield from _numbers(v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield v
+
+
 def _sanitise(record: dict[str, Any]) -> None:
     """Every number finite and JSON-safe, every year within the schema: the record always serialises."""
     def clean(value: Any, where: str) -> Any:
@@ -97,7 +112,13 @@ def _sanitise(record: dict[str, Any]) -> None:
                 return None
         return value
 
-    for key in ("active_disclosure", "requests", "review_litigation"):
+    tables = ("active_disclosure", "requests", "review_litigation")
+    try:  # the common case, in C: every number finite and printable
+        json.dumps([record[k] for k in tables], allow_nan=False)
+        fine = all(abs(v) < MAX_ABS_NUMBER for v in _numbers([record[k] for k in tables]))
+    except (ValueError, OverflowError):
+        fine = False
+    for key in tables if not fine else ():
         if record[key] is not None:
             record[key] = clean(record[key], key)
     if record["year"] is not None and not 1990 <= record["year"] <= 2100:

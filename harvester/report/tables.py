@@ -255,8 +255,20 @@ def table3_rows(text: str, template: str) -> tuple[Row, ...]:
     return TABLE3_ROWS[TEMPLATE_2021 if has_2021_other else TEMPLATE_2019]
 
 
+_LABEL_KEYS: dict[tuple[str, int], int | None] = {}  # the statutory labels recur in every report
+
+
 def _label_key(label: str, rows: tuple[Row, ...]) -> int | None:
     """The row whose label ends last in the label text ("(三)不予公开1.属于国家秘密" → 1.)."""
+    key = (label, id(rows))  # rows: one of the module-level TABLE3_ROWS tuples, never freed
+    if key not in _LABEL_KEYS:
+        if len(_LABEL_KEYS) > 20_000:
+            _LABEL_KEYS.clear()
+        _LABEL_KEYS[key] = _find_label_key(label, rows)
+    return _LABEL_KEYS[key]
+
+
+def _find_label_key(label: str, rows: tuple[Row, ...]) -> int | None:
     best, best_end = None, -1
     for i, row in enumerate(rows):
         for m in (row.label.search(label), searchable(row.label).search(label)):
