@@ -108,7 +108,20 @@ def classify(cell: str) -> Token:
 
 
 def expand(cell: str) -> list[Token]:
-    """A cell → tokens. A text cell ending in numbers becomes a label and its values."""
+    """A cell → tokens. A text cell ending in numbers becomes a label and its values.
+
+    Cells recur (the statutory labels, "0", "1"): their reading is cached, the tokens are new."""
+    if len(cell) > 200:
+        return _expand(cell)
+    return [Token(*t) for t in _expanded(cell)]
+
+
+@lru_cache(maxsize=32768)
+def _expanded(cell: str) -> tuple[tuple, ...]:
+    return tuple((t.kind, t.text, t.number, t.unit, t.remark, t.splittable) for t in _expand(cell))
+
+
+def _expand(cell: str) -> list[Token]:
     tok = classify(cell)
     if tok.kind != "text" or _PLACEHOLDER.match(tok.text):
         return [tok]

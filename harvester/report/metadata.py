@@ -140,12 +140,15 @@ def find_published(lines: list[Line], meta: dict[str, str]) -> str | None:
     return None
 
 
+_HEADING_NUMBERS = frozenset("一二三四五六")
+
+
 def split_sections(lines: list[Line]) -> dict[str, str | None]:
     """Plain text of the six parts 一…六, found by their headings in order."""
     starts: dict[str, int] = {}
     order = 0
     for i, line in enumerate(lines):
-        if len(line) != 1 or not line[0]:
+        if len(line) != 1 or not line[0] or line[0].lstrip()[:1] not in _HEADING_NUMBERS:
             continue
         key = squash(line[0][:120])[:40]
         for k in SECTION_KEYS[order:]:
