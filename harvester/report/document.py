@@ -6,6 +6,7 @@ value, so a merged cell cannot be mistaken for an empty one.
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -140,6 +141,7 @@ def _cap_warning(warnings: list[str] | None, what: str, cap: int = MAX_LINES) ->
 _BLOCK_TAGS = {
     "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article",
     "header", "footer", "blockquote", "pre", "dd", "dt", "dl", "center", "hr", "tr", "tbody", "form",
+    "table", "td", "th",
 }
 _DROP_TAGS = {"script", "style", "noscript", "select", "option", "iframe", "object", "svg", "button", "textarea"}
 _CONTENT_XPATHS = (
@@ -155,6 +157,13 @@ _META_NAMES = {
 
 
 _PARSER = None
+
+
+@functools.lru_cache(maxsize=1)
+def _content_xpaths():
+    from lxml import etree
+
+    return [etree.XPath(xp) for xp in _CONTENT_XPATHS]
 
 
 def _html_parser():
@@ -220,8 +229,8 @@ def html_document(html: str, warnings: list[str] | None = None) -> tuple[list[Li
     for el in list(root.iter(*_DROP_TAGS)):
         _drop(el)
     content = root
-    for xp in _CONTENT_XPATHS:
-        found = root.xpath(xp)
+    for xp in _content_xpaths():
+        found = xp(root)
         if found and found[0].xpath("string-length(string())") > 200:
             content = found[0]
             break
@@ -263,12 +272,12 @@ class _HtmlWalk:
             self.buf.append("".join(el.itertext()))
             return
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag == "table" and not el.xpath(".//table"):
+        if tag == "table" and next(el.iterdescendants("table"), None) is None:
             self.flush()
             for row in self.table(el):
                 self._add(row)
             return
-        block = tag in _BLOCK_TAGS or tag in {"table", "td", "th"}
+        block = tag in _BLOCK_TAGS
         if block:
             self.flush()
         if el.text and tag:
@@ -291,10 +300,11 @@ class _HtmlWalk:
         for r, tr in enumerate(rows):
             line: Line = []
             col = 0
+            spanned = any(covered)  # a rowspan from above reaches this row
             for td in tr:
                 if td.tag != "td" and td.tag != "th":
                     continue
-                while col < len(covered) and covered[col] > 0:  # positions a rowspan above covers
+                while spanned and col < len(covered) and covered[col] > 0:  # positions a rowspan covers
                     line.append(MERGED)
                     covered[col] -= 1
                     col += 1
@@ -302,17 +312,24 @@ class _HtmlWalk:
                     self._too_wide()
                     break
                 # Word pastes split a label into one span per glyph run: all inline text joined as is
-                text = "".join(td.itertext()).strip()
+                text = (td.text or "").strip() if len(td) == 0 else "".join(td.itertext()).strip()
                 colspan, rowspan = td.get("colspan"), td.get("rowspan")
                 colspan = 1 if colspan is None else min(_span(colspan), MAX_TABLE_COLUMNS - col)
                 rowspan = 1 if rowspan is None else min(_span(rowspan), len(rows) - r)
                 if len(covered) < col + colspan:
                     covered.extend([0] * (col + colspan - len(covered)))
+                if colspan == 1:
+                    line.append(text)
+                    covered[col] = rowspan - 1
+                    col += 1
+                    spanned = spanned or rowspan > 1
+                    continue
                 for c in range(colspan):
                     # an empty cell spanning columns is several empty cells; a filled one is one value
                     line.append(text if c == 0 or not text else MERGED)
                     covered[col] = rowspan - 1
                     col += 1
+                spanned = spanned or rowspan > 1
             while col < len(covered) and covered[col] > 0:
                 line.append(MERGED)
                 covered[col] -= 1
