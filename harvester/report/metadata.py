@@ -63,8 +63,10 @@ def _complete(title: str) -> bool:
 
 def _body_title(lines: list[Line]) -> str | None:
     for i, line in enumerate(lines[:60]):
+        if len(line) > 1 or not line[0] or "开" not in line[0]:  # a title names 政府信息公开
+            continue
         text = tidy(line_text(line))
-        if len(line) > 1 or _METADATA_LINE.match(text) or text in ("正文", "全文", "附件"):
+        if _METADATA_LINE.match(text):
             continue
         if _TITLE_WRAPPED.match(text) and i + 1 < len(lines):
             nxt = tidy(line_text(lines[i + 1]))
