@@ -362,7 +362,15 @@ def pdf_document(data: bytes, warnings: list[str]) -> list[Line]:
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
 
-    out: list[Line] = []
+    from harvester.report.pdf import read_pages
+
+    fast = read_pages(data, MAX_PDF_PAGES, MAX_LINES, warnings)
+    if fast is not None:
+        out, chars, images = fast
+        if chars < 20 and images:
+            warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
+        return out
+    out = []
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except (PDFSyntaxError, Exception) as exc:  # pdfminer raises a zoo of types on damage
