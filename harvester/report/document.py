@@ -359,18 +359,29 @@ def _span(value: str | None) -> int:
 
 # ---------------------------------------------------------------- PDF
 def pdf_document(data: bytes, warnings: list[str]) -> list[Line]:
-    import pdfplumber
-    from pdfminer.pdfparser import PDFSyntaxError
-
+    """PDFium first (harvester.report.pdf); pdfplumber when PDFium cannot read the file."""
     from harvester.report.pdf import read_pages
 
     fast = read_pages(data, MAX_PDF_PAGES, MAX_LINES, warnings)
-    if fast is not None:
-        out, chars, images = fast
-        if chars < 20 and images:
-            warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
-        return out
-    out = []
+    if fast is None:
+        return pdfplumber_document(data, warnings)
+    out, chars, images = fast
+    _warn_if_scanned(chars, images, warnings)
+    return out
+
+
+def _warn_if_scanned(chars: int, images: int, warnings: list[str]) -> None:
+    if chars < 20 and images:
+        warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
+
+
+def pdfplumber_document(data: bytes, warnings: list[str]) -> list[Line]:
+    """The PDF read by pdfplumber alone (pdfminer's Python interpreter): slower, and reads what
+    PDFium cannot open (damaged files: the pages before the damage)."""
+    import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    out: list[Line] = []
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except (PDFSyntaxError, Exception) as exc:  # pdfminer raises a zoo of types on damage
@@ -388,8 +399,7 @@ def pdf_document(data: bytes, warnings: list[str]) -> list[Line]:
                 page.close()  # pdfplumber caches every layout object of a page until closed
         except Exception as exc:  # a truncated PDF fails on the page it breaks: keep the pages before
             warnings.append(f"PDF damaged after {len(out)} lines: {type(exc).__name__}: {str(exc)[:120]}")
-        if chars < 20 and images:
-            warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
+        _warn_if_scanned(chars, images, warnings)
     return out
 
 
