@@ -190,3 +190,18 @@ def test_byte_order_marks(encoding):
 def test_years_before_1990_are_rejected():
     record = valid(parse_document("某县人民政府1985年政府信息公开工作年度报告\n一、总体情况\n".encode()))
     assert record["year"] is None
+
+
+def test_glued_digit_runs_that_fit_nothing_are_bounded():
+    # every row of table 三 glued to 60 digits that no split satisfies: each search is cut by its
+    # step budget, the cells stay null with a warning
+    result = measured("""
+        from harvester.sim.layouts import T3_HEADER
+        labels = ["一、本年新收政府信息公开申请数量", "二、上年结转政府信息公开申请数量", "(一)予以公开", "(二)部分公开",
+                  "1.属于国家秘密", "(七)总计", "四、结转下年度继续办理"] * 4
+        rows = "".join(label + "123456789" * 6 + "1" * 6 for label in labels)
+        data = ("某县2022年政府信息公开工作年度报告\\n三、收到和处理政府信息公开申请情况申请人情况" + rows).encode()
+        name = "glued.txt"
+    """)
+    assert result["seconds"] < GENEROUS_SECONDS / 2
+    assert result["record"]["requests"]["rows"]["new"] == [None] * 7

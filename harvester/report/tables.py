@@ -18,6 +18,9 @@ from harvester.report.templates import (
 
 MAX_GLUED_DIGITS = 60  # longer digit runs are not table cells: never try to split them
 MAX_DIGITS_PER_VALUE = 9
+# Search steps per glued run: enough for every real table row (a few thousand), and a hostile
+# document of glued rows stays within seconds, not minutes.
+SPLIT_BUDGET = 30_000
 
 
 # ---------------------------------------------------------------- glued text
@@ -48,7 +51,7 @@ def unglue(lines: list[Line]) -> list[Line]:
 
 
 def split_digits(pieces: list[str], count: int, valid: Callable[[list[int]], bool],
-                 budget: int = 200_000) -> tuple[list[int] | None, int]:
+                 budget: int = SPLIT_BUDGET) -> tuple[list[int] | None, int]:
     """Split runs of glued digits into exactly `count` numbers that satisfy `valid`.
 
     Each piece (digits with known boundaries around it) becomes one or more numbers without
@@ -61,7 +64,7 @@ def split_digits(pieces: list[str], count: int, valid: Callable[[list[int]], boo
 
 
 def candidate_splits(pieces: list[str], count: int, valid: Callable[[list[int]], bool], limit: int = 64,
-                     budget: int = 200_000) -> tuple[list[list[int]], bool]:
+                     budget: int = SPLIT_BUDGET) -> tuple[list[list[int]], bool]:
     """Up to `limit` splits of the glued digits into `count` numbers satisfying `valid`, and whether
     the search was complete (neither the limit nor the step budget cut it short)."""
     if sum(len(p) for p in pieces) > MAX_GLUED_DIGITS or not all(p.isdigit() for p in pieces):
