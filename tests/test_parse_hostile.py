@@ -205,3 +205,22 @@ def test_glued_digit_runs_that_fit_nothing_are_bounded():
     """)
     assert result["seconds"] < GENEROUS_SECONDS / 2
     assert result["record"]["requests"]["rows"]["new"] == [None] * 7
+
+
+def test_a_file_of_short_lines_stays_small_in_memory():
+    result = measured("""
+        data = ("x\\n" * 30_000_000).encode()  # 57 MiB: never split into 30 million strings
+        name = "short.txt"
+    """)
+    assert result["mb"] < GENEROUS_MB // 2
+    assert any("more than 100000 lines" in w for w in result["record"]["warnings"])
+
+
+@pytest.mark.slow
+def test_html_tag_soup_is_cut_before_the_tree_outgrows_memory():
+    result = measured("""
+        data = ("<html><body>" + "<p>x</p>" * 2_300_000 + "</body></html>").encode()  # 17.5 MiB of tags
+        name = "soup.html"
+    """)
+    assert result["mb"] < GENEROUS_MB
+    assert any("only the first" in w for w in result["record"]["warnings"])

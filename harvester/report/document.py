@@ -23,6 +23,8 @@ HTML, TEXT, PDF, DOCX, DOC = "html", "text", "pdf", "docx", "doc"
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # a report is a few MB at most; refuse to chew on more
 MAX_HTML_DEPTH = 400  # our own walk: deeper elements are read as plain text
 MAX_LINES = 100_000  # a report has a few hundred lines; more is noise or an attack
+MAX_RAW_LINES = 10 * MAX_LINES  # blank lines included
+MAX_HTML_BYTES = 16 * 1024 * 1024  # libxml2 holds ≈ 40 bytes of tree per byte of tag soup
 MAX_TABLE_COLUMNS = 64  # the widest statutory table has 16 columns
 MAX_PDF_PAGES = 300
 MAX_DOCX_XML_BYTES = 64 * 1024 * 1024  # uncompressed word/document.xml: python-docx holds it all in memory
@@ -106,8 +108,8 @@ def text_lines(text: str, warnings: list[str] | None = None) -> list[Line]:
     """Pipes, tabs, or one cell per line. A blank line is a separator; a line of only
     whitespace that held a tab, NBSP or pipe is an empty cell (it was one in the source)."""
     lines: list[Line] = []
-    for raw in text.split("\n"):
-        if len(lines) >= MAX_LINES:
+    for n, raw in enumerate(_iter_lines(text)):
+        if len(lines) >= MAX_LINES or n >= MAX_RAW_LINES:
             _cap_warning(warnings, "lines")
             break
         stripped = raw.strip(" \t\u00a0\u3000\r")
@@ -130,6 +132,16 @@ def text_lines(text: str, warnings: list[str] | None = None) -> list[Line]:
         else:
             lines.append([stripped])
     return lines
+
+
+def _iter_lines(text: str):
+    """The text's lines one at a time: a 64 MiB file of short lines never becomes a list of
+    tens of millions of strings."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def _cap_warning(warnings: list[str] | None, what: str, cap: int = MAX_LINES) -> None:
@@ -237,9 +249,9 @@ def html_document(html: str, warnings: list[str] | None = None) -> tuple[list[Li
     walk = _HtmlWalk(warnings)
     try:
         walk.element(content, 0)
+        walk.flush()  # text directly in <body>, after the last block
     except _Full:
         _cap_warning(warnings, "lines")
-    walk.flush()  # text directly in <body>, after the last block
     return walk.lines, meta
 
 
@@ -482,6 +494,9 @@ def read_document(data: bytes | str, name: str | None = None, content_type: str 
         warnings.append("legacy Word/WPS binary (.doc/.wps) is not parsed: convert it to DOCX or PDF")
         lines = []
     elif kind == HTML:
+        if len(data) > MAX_HTML_BYTES:
+            warnings.append(f"HTML of {len(data)} bytes: only the first {MAX_HTML_BYTES} are read")
+            data = data[:MAX_HTML_BYTES]
         lines, meta = html_document(decode(data, content_type, warnings), warnings)
     else:
         text = decode(data, content_type, warnings)
