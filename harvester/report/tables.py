@@ -71,6 +71,8 @@ def candidate_splits(pieces: list[str], count: int, valid: Callable[[list[int]],
         return [], True
     solutions: list[list[int]] = []
     steps = 0
+    # digits still to place after each piece: prunes every branch that leaves too few or too many
+    after = [sum(len(p) for p in pieces[i + 1:]) for i in range(len(pieces))]
 
     def parts_of(piece: str, start: int, acc: list[int], rest: list[str], left: int):
         nonlocal steps
@@ -80,7 +82,8 @@ def candidate_splits(pieces: list[str], count: int, valid: Callable[[list[int]],
         if start == len(piece):
             go(rest, acc, left)
             return
-        if left <= 0:
+        remaining = len(piece) - start + after[len(pieces) - len(rest) - 1]
+        if left <= 0 or remaining < left or remaining > left * MAX_DIGITS_PER_VALUE:
             return
         for end in range(start + 1, min(len(piece), start + MAX_DIGITS_PER_VALUE) + 1):
             chunk = piece[start:end]
@@ -316,6 +319,9 @@ def read_table3(lines: list[Line], template: str, warnings: list[str]) -> dict[s
         if candidates is not None and len(candidates) > 1:
             ambiguous[row.key] = candidates  # several splits fit the row sum: the table decides
             out_rows[row.key] = [None] * 7
+            continue
+        if candidates is not None and len(candidates) == 1:
+            out_rows[row.key] = list(candidates[0])
             continue
         cells = run_values(run.tokens, 7, f"table 3 row {row.key}", warnings, _t3_valid)
         out_rows[row.key] = [number(c) for c in cells]
