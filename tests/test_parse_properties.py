@@ -84,7 +84,7 @@ CELL = st.tuples(st.one_of(st.sampled_from(LABELS), DIGITS), SPAN, SPAN, st.samp
 
 
 @settings(max_examples=2000, **FAST)
-@given(st.lists(st.lists(CELL, max_size=12), max_size=25), st.integers(0, 40),
+@given(st.lists(st.lists(CELL, max_size=10), max_size=16), st.integers(0, 40),
        st.sampled_from(["div", "span", "table", "p", "b"]))
 def test_html_tables_with_any_spans_and_nesting(rows, depth, wrapper):
     def td(text, rowspan, colspan, tag):

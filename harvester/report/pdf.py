@@ -129,6 +129,31 @@ def _line_text(chars: list[dict[str, Any]]) -> str:
     return "".join(out).strip()
 
 
+def _extract(table, chars: list[dict[str, Any]]) -> list[Line]:
+    """pdfplumber's `Table.extract()`, same rule (a character belongs to the cell holding its
+    midpoint; None for a merged cell; text by pdfplumber's `extract_text`), with the characters
+    of each row found by bisection instead of testing every character of the page per row."""
+    from bisect import bisect_left
+    from pdfplumber.utils import extract_text
+
+    by_mid = sorted(((ch["top"] + ch["bottom"]) / 2, (ch["x0"] + ch["x1"]) / 2, n) for n, ch in enumerate(chars))
+    mids = [m[0] for m in by_mid]
+    rows: list[Line] = []
+    for row in table.rows:
+        _, top, _, bottom = row.bbox
+        in_row = by_mid[bisect_left(mids, top):bisect_left(mids, bottom)]
+        line: Line = []
+        for cell in row.cells:
+            if cell is None:
+                line.append(None)
+                continue
+            x0, ctop, x1, cbottom = cell
+            picked = sorted(n for v, h, n in in_row if x0 <= h < x1 and ctop <= v < cbottom)  # page order
+            line.append(extract_text([chars[n] for n in picked]) if picked else "")
+        rows.append(line)
+    return rows
+
+
 def _page_lines(plumber_page: _Page) -> list[Line]:
     """Tables (pdfplumber's finder, default settings) and the text lines around them, top to bottom."""
     from pdfplumber.table import TableFinder
@@ -136,11 +161,7 @@ def _page_lines(plumber_page: _Page) -> list[Line]:
     tables = TableFinder(plumber_page).tables if plumber_page.edges else []
     placed: list[tuple[float, int, list[Line]]] = []
     for t in tables:
-        x0, top, x1, bottom = t.bbox
-        # Table.extract tests every character of its page per row: give it the table's own
-        t.page = _Page(t.bbox, [ch for ch in plumber_page.chars
-                                if x0 <= (ch["x0"] + ch["x1"]) / 2 < x1 and top <= (ch["top"] + ch["bottom"]) / 2 < bottom])
-        placed.append((top, 1, [list(row) for row in t.extract()]))
+        placed.append((t.bbox[1], 1, _extract(t, plumber_page.chars)))
     bboxes = [t.bbox for t in tables]
 
     def outside(ch: dict[str, Any]) -> bool:
