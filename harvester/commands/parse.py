@@ -22,6 +22,8 @@ def _read(path: str) -> tuple[bytes, str | None]:
     if path == "-":
         return sys.stdin.buffer.read(MAX_INPUT_BYTES + 1), None
     p = Path(path)
+    if p.is_dir():  # one input is one document: a folder is named, not walked
+        raise CommandError(f"{path}: is a directory; name the files (e.g. {path.rstrip('/')}/*.pdf)")
     if not p.is_file():
         raise CommandError(f"{path}: no such file")
     try:
