@@ -59,6 +59,12 @@ DOWNLOADER_MIDDLEWARES = {
     # raw bytes to WARC, before HttpCompressionMiddleware (590) decodes them
     "harvester.warc.capture.WarcCaptureMiddleware": 950,
 }
+SPIDER_MIDDLEWARES = {
+    # via / hops / outlinks of each capture → a WARC metadata record (after depth/offsite filtering)
+    "harvester.warc.discovery.DiscoveryRecordMiddleware": 100,
+}
+# a body cut short reaches the WARC capture (stored with WARC-Truncated) instead of being dropped
+DOWNLOAD_FAIL_ON_DATALOSS = False
 ITEM_PIPELINES = {
     "harvester.pipelines.parse.ParsePipeline": 300,
     "harvester.pipelines.dump.DumpPipeline": 800,
@@ -68,6 +74,9 @@ ITEM_PIPELINES = {
 WARC_ENABLED = True
 WARC_PREFIX = "harvester"
 WARC_MAX_SIZE = 1_000_000_000
+WARC_OPERATOR = None          # warcinfo `operator`: who runs the crawl (a contact address)
+WARC_DESCRIPTION = "Government information-disclosure annual reports (政府信息公开工作年度报告)"
+JOB_NAME = "nianbao"          # warcinfo `isPartOf`
 
 # Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
 DUMP_PATH = None
