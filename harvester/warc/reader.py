@@ -40,6 +40,8 @@ __all__ = [
     "decode_content",
     "UnsupportedEncoding",
     "WARC_SUFFIXES",
+    "OPEN_SKIPPED_SUFFIX",
+    "record_complete",
     "archive_iterator",
     "whole_records_end",
     "index_lines",
@@ -47,6 +49,7 @@ __all__ = [
 
 # what a folder is searched for; ``.open`` files (still being written) are not among them
 WARC_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
+OPEN_SKIPPED_SUFFIX = ".open"
 
 
 def archive_iterator(fh) -> ArchiveIterator:
