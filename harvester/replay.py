@@ -34,6 +34,7 @@ up to the damage; unreadable, skipped (``.open``) and undecodable captures are n
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import subprocess
@@ -151,7 +152,7 @@ def _iter_file(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any, A
                 pending = []
                 if rtype in ("response", "revisit", "resource"):
                     ref = _capture_ref(path, it, record)
-                    if ref.url:
+                    if ref.url.lower().startswith(("http:", "https:")):   # not wget's metadata:// logs
                         pending.append(("capture", ref))
                 elif block is not None:
                     rh = record.rec_headers
@@ -309,7 +310,7 @@ def _text(stored: StoredResponse) -> str:
     return html_to_unicode(stored.header("Content-Type"), stored.payload)[1]
 
 
-def _portal_row(index: CaptureIndex) -> dict[str, Any]:
+def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex) -> dict[str, Any]:
     """One portal made from the archive: its hosts; as entry pages each host's first captured page
     and the captured pages no other captured page links to; unlinked report pages and attachments
     as known report URLs (payloads read one at a time, never held)."""
@@ -319,11 +320,14 @@ def _portal_row(index: CaptureIndex) -> dict[str, Any]:
     linked: set[str] = set()
     candidates: list[tuple[str, bool, bool]] = []   # (url, looks like a report, first page of its host)
     hosts: list[str] = []
-    for ref in index:
-        host = (urlsplit(ref.url).hostname or "").lower()
+    for capture in refs:
+        host = (urlsplit(capture.url).hostname or "").lower()
         first = bool(host) and host not in hosts
-        if ref.url.endswith("/robots.txt") or ref.rectype == "revisit":
+        ref = index.original(capture) if capture.rectype == "revisit" else capture
+        if ref is None or capture.url.endswith("/robots.txt"):
             continue
+        if ref is not capture:   # a revisit: the original's payload under the revisit's URL
+            ref = dataclasses.replace(ref, url=capture.url)
         if 300 <= ref.status < 400:
             stored = read_record_at(ref.path, ref.offset)
             location = stored.header("Location") if isinstance(stored, StoredResponse) else None
@@ -362,14 +366,17 @@ def _portal_row(index: CaptureIndex) -> dict[str, Any]:
             continue
         seen.add(key)
         (known if report_like else entries).append(url)
-    hosts += sorted({(urlsplit(r.url).hostname or "").lower() for r in index} - set(hosts) - {""})
+    hosts += sorted({(urlsplit(r.url).hostname or "").lower() for r in index.refs} - set(hosts) - {""})
     return portal_row(agency="replayed archive", entry_urls=entries or known[:1], allowed_hosts=hosts,
                       hints={"allow_private": True, "known_report_urls": known},
                       provenance={"source": "harvester replay: made from the archive"})
 
 
 def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, registry: str | None,
-                   content_rule: bool, progress: Callable[[str], None] | None) -> None:
+                   content_rule: bool, progress: Callable[[str], None] | None,
+                   originals: list[WarcFile] = ()) -> None:
+    """Replay ``files`` with the real crawl engine; ``originals`` (our files replayed by their
+    decisions) only answer revisits that refer to them."""
     from harvester.pipelines.dump import RecordDump
     from harvester.registry import write_registry
 
@@ -383,12 +390,18 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
                         report.captures += 1
                         yield obj
 
-        if not CaptureIndex.write(refs(), index_path):
+        n_foreign = CaptureIndex.write(refs(), index_path)
+        if not n_foreign:
             return
+        if originals:
+            with open(index_path, "a", encoding="utf-8") as fh:
+                CaptureIndex.write(((o for wf in originals for k, o in _iter_file(wf, ReplayReport())
+                                     if k == "capture")), fh)
         index = CaptureIndex.load(index_path)
+        foreign = index.refs[:n_foreign]
         if registry is None:
             registry = os.path.join(tmp, "registry.jsonl")
-            write_registry([_portal_row(index)], registry)
+            write_registry([_portal_row(foreign, index)], registry)
         served_path = os.path.join(tmp, "served.json")
         handler = "harvester.warc.archive.ArchiveDownloadHandler"
         cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", registry, "--out", out, "--loopback",
@@ -421,12 +434,12 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
         dump = RecordDump(os.path.join(out, "reports", "records.jsonl"))
         dump.load()
         before = set(dump.records)
-        for record in _by_content_rule(index, served["served"], before, report):
+        for record in _by_content_rule(foreign, served["served"], before, report):
             dump.add(record)
         dump.write()
 
 
-def _by_content_rule(index: CaptureIndex, served: set[tuple[str, int]], known_ids: set[str],
+def _by_content_rule(index: Iterable[CaptureRef], served: set[tuple[str, int]], known_ids: set[str],
                      report: ReplayReport) -> Iterator[dict[str, Any]]:
     """Records of captures the traversal never reached that pass the content rule."""
     from harvester.pipelines.parse import parse_item
@@ -499,7 +512,8 @@ def replay(paths: Iterable[str | os.PathLike], out: str | os.PathLike, *,
         finally:
             parser.close()
     if others:
-        _replay_engine(others, out, report, registry=registry, content_rule=content_rule, progress=progress)
+        _replay_engine(others, out, report, registry=registry, content_rule=content_rule, progress=progress,
+                       originals=ours)
     records = 0
     if os.path.exists(dump_path):
         with open(dump_path, encoding="utf-8") as fh:

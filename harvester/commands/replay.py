@@ -35,7 +35,7 @@ def run(args) -> int:
         raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     for what, lines in (("damaged", s["damaged"]), ("skipped", s["skipped"]), ("undecodable", s["undecodable"])):
         for line in lines:
-            print(f"harvester replay: {what}: {line}", file=sys.stderr)
+            print(f"harvester replay: warning: {what}: {line}", file=sys.stderr)
     rows = [("WARC files", s["warc_files"]), ("captures", s["captures"]), ("reports replayed", s["reports"]),
             ("  by recorded decisions", s["by_decisions"]), ("  by the crawl engine", s["by_engine"]),
             ("  by content rule", s["by_content_rule"]), ("unchanged (re-crawls)", s["unchanged"]),

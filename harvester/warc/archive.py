@@ -15,8 +15,8 @@ capture whose Content-Encoding cannot be decoded is refused the same way (``repl
 rather than parsed as junk. A revisit answers with the payload of the record it refers to
 (``WARC-Refers-To``, else target URI + date, else payload digest).
 
-Which capture answers a URL: the last one that is not a server error (a retried 500 is followed by
-its 200; a later crawl's capture wins over an earlier one), else the last one.
+Which capture answers a URL: the latest (WARC-Date) that is not a server error (a retried 500 is
+followed by its 200; a later crawl's capture wins over an earlier one), else the latest.
 """
 from __future__ import annotations
 
@@ -89,12 +89,15 @@ class CaptureIndex:
                     self.by_digest.setdefault(ref.digest, i)
 
     @staticmethod
-    def write(refs_iter, path: str | os.PathLike) -> int:
+    def write(refs_iter, target) -> int:
+        """Write refs as JSON lines to a path (replaced) or an open text file; how many."""
+        if not hasattr(target, "write"):
+            with open(target, "w", encoding="utf-8") as fh:
+                return CaptureIndex.write(refs_iter, fh)
         n = 0
-        with open(path, "w", encoding="utf-8") as fh:
-            for ref in refs_iter:
-                fh.write(json.dumps(asdict(ref), ensure_ascii=False) + "\n")
-                n += 1
+        for ref in refs_iter:
+            target.write(json.dumps(asdict(ref), ensure_ascii=False) + "\n")
+            n += 1
         return n
 
     @classmethod
@@ -118,10 +121,8 @@ class CaptureIndex:
             return None
         candidates = [self.refs[i] for i in found]
         candidates = [c for c in candidates if c.rectype != "revisit" or self.original(c) is not None] or candidates
-        for ref in reversed(candidates):
-            if ref.usable:
-                return ref
-        return candidates[-1]
+        usable = [c for c in candidates if c.usable] or candidates
+        return max(enumerate(usable), key=lambda ic: (ic[1].warc_date, ic[0]))[1]   # the latest
 
     def __iter__(self) -> Iterator[CaptureRef]:
         return iter(self.refs)
