@@ -366,9 +366,12 @@ def test_meta_pointer_and_cdxj_offsets(crawl):
         assert rec.pointer.length == w["warc_length"]
         assert rec.url == item["url"]  # after a redirect: the final URL's record
         assert hashlib.sha1(rec.payload).hexdigest() == item["body_sha1"]
-    # CDXJ: one line per request/response record, offsets and lengths exact
+    # CDXJ: one line per capture (response/revisit; requests and metadata are not indexed), sorted,
+    # offsets and lengths exact
+    raw = (d / "index.cdxj").read_bytes().splitlines()
+    assert raw == sorted(raw)
     entries = list(read_cdxj(d / "index.cdxj"))
-    records = [r for f in _warc_files(d) for r in iter_records(f) if r.rec_type != "warcinfo"]
+    records = [r for f in _warc_files(d) for r in iter_records(f) if r.rec_type in ("response", "revisit")]
     assert len(entries) == len(records)
     by_id = {r.record_id: r for r in records}
     for e in entries:
