@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -307,10 +308,12 @@ def record_complete(path: str | os.PathLike, offset: int, length: int) -> bool:
             return False
         if not d.eof:
             return False
-    head, sep, rest = data.partition(b"\r\n\r\n")
-    if not sep:
+    # the header block ends at the first empty line; sloppy writers use "\r\r\n" or bare "\n"
+    blank = re.search(rb"\n\r*\n", data)
+    if blank is None:
         return False
-    for line in head.split(b"\r\n"):
+    head, rest = data[:blank.start()], data[blank.end():]
+    for line in head.split(b"\n"):
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             try:
