@@ -310,7 +310,7 @@ def _text(stored: StoredResponse) -> str:
     return html_to_unicode(stored.header("Content-Type"), stored.payload)[1]
 
 
-def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex) -> dict[str, Any]:
+def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex, report: ReplayReport) -> dict[str, Any]:
     """One portal made from the archive: its hosts; as entry pages each host's first captured page
     and the captured pages no other captured page links to; unlinked report pages and attachments
     as known report URLs (payloads read one at a time, never held)."""
@@ -338,7 +338,10 @@ def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex) -> dict[str, An
             continue
         elif ref.status == 200:
             stored = read_record_at(ref.path, ref.offset)
-            if not isinstance(stored, StoredResponse) or stored.decode_error:
+            if not isinstance(stored, StoredResponse):
+                continue
+            if stored.decode_error:
+                report.undecodable.append(f"{capture.url}: {stored.decode_error}")
                 continue
             if not _is_html(stored):
                 if b"<totalrecord>" in stored.payload[:200000]:   # a script list endpoint (Hanweb)
@@ -401,7 +404,7 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
         foreign = index.refs[:n_foreign]
         if registry is None:
             registry = os.path.join(tmp, "registry.jsonl")
-            write_registry([_portal_row(foreign, index)], registry)
+            write_registry([_portal_row(foreign, index, report)], registry)
         served_path = os.path.join(tmp, "served.json")
         handler = "harvester.warc.archive.ArchiveDownloadHandler"
         cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", registry, "--out", out, "--loopback",
@@ -514,6 +517,7 @@ def replay(paths: Iterable[str | os.PathLike], out: str | os.PathLike, *,
     if others:
         _replay_engine(others, out, report, registry=registry, content_rule=content_rule, progress=progress,
                        originals=ours)
+    report.undecodable = list(dict.fromkeys(report.undecodable))   # named once, however often asked
     records = 0
     if os.path.exists(dump_path):
         with open(dump_path, encoding="utf-8") as fh:
