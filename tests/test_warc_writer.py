@@ -315,3 +315,78 @@ def test_dechunk_undoes_chunked_framing_kept_by_other_tools():
     assert dechunk(b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n") == b"Wikipedia"
     assert dechunk(b"not chunked at all") == b"not chunked at all"
     assert dechunk(b"4\r\nWiki\r\n5\r\nped") == b"Wikiped"  # cut short: the beginning is kept
+
+
+def test_recover_finishes_an_open_file_a_killed_crawl_left(tmp_path):
+    live = tmp_path / "live"
+    w = WarcWriter(live, cdxj_path=live / "index.cdxj")
+    ptrs = [w.write_exchange(f"{URL}&n={i}", *_pair(os.urandom(2000))) for i in range(5)]
+    data = Path(w.current_path).read_bytes()
+    # a second writer on the same folder leaves the live writer's file alone (flock)
+    assert WarcWriter(live, cdxj_path=live / "index.cdxj").recover() == []
+    assert os.path.exists(w.current_path)
+
+    # the crash: the file cut in the middle of the last response, an old index line naming it, and
+    # a line naming a file that is gone
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    name = ptrs[0].warc_file
+    (crashed / (name + ".open")).write_bytes(data[: ptrs[-1].offset + ptrs[-1].length // 2])
+    stale = [f'cn,gov,example)/gone 20240101000000 {{"url": "http://example.gov.cn/gone", "offset": 0, '
+             f'"length": 10, "filename": "gone.warc.gz", "rectype": "response"}}\n']
+    (crashed / "index.cdxj").write_text("".join(stale))
+    r = WarcWriter(crashed, cdxj_path=crashed / "index.cdxj")
+    assert r.recover() == [str(crashed / name)]
+    assert sorted(p.name for p in crashed.iterdir()) == sorted(["index.cdxj", name])
+    f = crashed / name
+    assert f.stat().st_size == ptrs[-1].offset        # cut after the last whole record (the 4th request)
+    _check(f)
+    entries = list(read_cdxj(crashed / "index.cdxj"))
+    raw = (crashed / "index.cdxj").read_bytes().splitlines()
+    assert raw == sorted(raw)                          # the gone file's line dropped, the rest sorted
+    assert {e.record_id for e in entries} == {p.record_id for p in ptrs[:4]}
+    assert all(e.filename == name for e in entries)
+    for e in entries:
+        assert read_record_at(f, e.offset).pointer.record_id == e.record_id
+    w.close()
+
+
+def test_recover_removes_an_open_file_without_a_whole_capture(tmp_path):
+    with WarcWriter(tmp_path / "a") as w:
+        w.write_exchange(URL, *_pair())
+        data = Path(w.current_path).read_bytes()
+        ptr_name = Path(w.current_path).name
+    d = tmp_path / "b"
+    d.mkdir()
+    (d / ptr_name).write_bytes(data[:300])      # only part of warcinfo
+    assert WarcWriter(d).recover() == []
+    assert list(d.iterdir()) == []
+
+
+def test_metadata_record_and_warcinfo_ids(tmp_path):
+    from harvester.warc.records import parse_warc_fields
+
+    with WarcWriter(tmp_path, operator="ops@example", description="test",
+                    warcinfo={"isPartOf": "job-1", "robots": "obey robots.txt"}) as w:
+        ptr = w.write_exchange(URL, *_pair())
+        meta = w.write_metadata(URL, [("via", "http://example.gov.cn/"), ("hopsFromSeed", "L"),
+                                      ("outlink", "http://example.gov.cn/a L detail"),
+                                      ("outlink", "http://example.gov.cn/b L list"), ("title", "年报\r\nx")],
+                                concurrent_to=ptr.record_id, refers_to="<urn:uuid:x>")
+    (f,) = _files(tmp_path)
+    _check(f)
+    recs = list(iter_records(f))
+    info = recs[0]
+    fields = dict(parse_warc_fields(info.raw_payload))
+    assert fields["operator"] == "ops@example" and fields["isPartOf"] == "job-1"
+    assert fields["robots"] == "obey robots.txt" and "scrapy/" in fields["software"]
+    for rec in recs[1:]:
+        assert rec.rec_headers.get_header("WARC-Warcinfo-ID") == info.record_id
+    m = recs[-1]
+    assert m.rec_type == "metadata" and m.record_id == meta.record_id
+    assert m.rec_headers.get_header("Content-Type") == "application/warc-fields"
+    assert m.rec_headers.get_header("WARC-Concurrent-To") == ptr.record_id
+    assert m.rec_headers.get_header("WARC-Refers-To") == "<urn:uuid:x>"
+    assert parse_warc_fields(m.raw_payload) == [
+        ("via", "http://example.gov.cn/"), ("hopsFromSeed", "L"), ("outlink", "http://example.gov.cn/a L detail"),
+        ("outlink", "http://example.gov.cn/b L list"), ("title", "年报 x")]
