@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from conftest import run_cli_crawl
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TIMEOUT = 300
 CHANGED = "pingtan-2019"
@@ -39,7 +41,8 @@ def three_crawls(tmp_path_factory):
         for n in range(3):
             if n == 2:
                 changed = sim.update_report(CHANGED, note="2025年3月更新：补充说明。", mtime=time.time() + 10)
-            run("crawl", "--registry", str(registry), "--out", str(out), "--loopback")
+            proc = run_cli_crawl(registry, out)
+            assert proc.returncode == 0, proc.stderr[-3000:]
             dumps.append((out / "reports" / "records.jsonl").read_bytes())
     finally:
         sim.stop()

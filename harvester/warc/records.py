@@ -83,6 +83,17 @@ def parse_warc_fields(block: bytes) -> list[tuple[str, str]]:
     return out
 
 
+def _capture_headers(rec_type: str, record_id: str, url: str, warc_date: str, warcinfo_id: str,
+                     ip_address: str | None, request_id: str) -> list[tuple[str, str]]:
+    """The WARC headers a response or revisit record starts with."""
+    pairs = [("WARC-Type", rec_type), ("WARC-Record-ID", record_id), ("WARC-Date", warc_date),
+             ("WARC-Target-URI", url), ("WARC-Warcinfo-ID", warcinfo_id)]
+    if ip_address:
+        pairs.append(("WARC-IP-Address", str(ip_address)))
+    pairs.append(("WARC-Concurrent-To", request_id))
+    return pairs
+
+
 class _RawHeaders(StatusAndHeaders):
     """StatusAndHeaders whose header block is serialised as latin-1 (i.e. the original bytes)."""
 
@@ -160,11 +171,7 @@ class RecordBuilder:
                  extra_response_headers: Mapping[str, str] | None = None):
         """(response record, request record), linked both ways with ``WARC-Concurrent-To``."""
         resp_id, req_id = new_record_id(), new_record_id()
-        resp_warc = [("WARC-Type", "response"), ("WARC-Record-ID", resp_id), ("WARC-Date", warc_date),
-                     ("WARC-Target-URI", url), ("WARC-Warcinfo-ID", warcinfo_id)]
-        if ip_address:
-            resp_warc.append(("WARC-IP-Address", str(ip_address)))
-        resp_warc.append(("WARC-Concurrent-To", req_id))
+        resp_warc = _capture_headers("response", resp_id, url, warc_date, warcinfo_id, ip_address, req_id)
         if truncated:
             resp_warc.append(("WARC-Truncated", truncated))
         resp_warc.extend((extra_response_headers or {}).items())
