@@ -54,17 +54,17 @@ def summary_value(stdout: str, label: str) -> int:
 
 def parser_rate(warc_dir: pathlib.Path, seconds: float) -> tuple[float, int]:
     """The parser alone over the crawl's report captures (as replay hands them over), one core."""
-    from harvester.replay import ReplayReport, _first_record_info, _iter_file, _job_for, parse_job
+    from harvester.replay import ReplayReport, _first_record_info, _is_report, _iter_file, _job, parse_job
 
-    jobs, waiting, originals, report = [], {}, {}, ReplayReport()
+    jobs, waiting, report = [], {}, ReplayReport()
     for path in sorted(warc_dir.glob("*.warc.gz")):
         for kind, obj in _iter_file(_first_record_info(str(path)), report):
             if kind == "capture":
                 waiting[obj.record_id] = obj
-            else:
-                job = _job_for(obj, waiting.pop(obj.capture_id, None), originals, report)
-                if job:
-                    jobs.append(job)
+                continue
+            capture = waiting.pop(obj.capture_id, None)
+            if _is_report(obj, capture, report) and capture.rectype == "response":
+                jobs.append(_job(obj, capture, capture))
     parse_job(jobs[0])   # warm-up: imports, OpenCC dictionaries
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

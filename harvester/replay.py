@@ -28,7 +28,9 @@ as the crawls themselves updated it: a report that changed gets its earlier vers
 ``revisions``; an unchanged one keeps its line. The result is the last crawl's dump.
 
 Streaming: payloads are read when parsed and never held; what is kept is the dump and, per
-crawl, the pointers of captures still waiting for their decision record. Damaged files are used
+crawl, the pointers of captures still waiting for their decision record (a report stored as a
+revisit finds its original by one more pass over the files, rather than by keeping every
+original's pointer). Damaged files are used
 up to the damage; unreadable, skipped (``.open``) and undecodable captures are named and counted.
 """
 from __future__ import annotations
@@ -241,13 +243,14 @@ def _replay_decisions(files: list[WarcFile], dump_path: str, report: ReplayRepor
                       progress: Callable[[str], None] | None) -> None:
     from harvester.pipelines.dump import RecordDump
 
-    originals: dict[str, CaptureRef] = {}   # report captures, for revisits of a later crawl
+    seen: list[WarcFile] = []
     for n, crawl in enumerate(_crawls(files), 1):
         if progress:
             progress(f"crawl {n}: {len(crawl)} WARC file(s), from {crawl[0].crawl_start or '?'}")
         dump = RecordDump(dump_path)
         dump.load()
         waiting: dict[str, CaptureRef] = {}   # captures whose decision record is still to come
+        revisits: list[tuple[Decision, CaptureRef]] = []   # reports stored as revisits (rare)
 
         def add(results: Iterable[tuple[ParseJob, Any]]) -> None:
             for job, (record, error) in results:
@@ -262,34 +265,43 @@ def _replay_decisions(files: list[WarcFile], dump_path: str, report: ReplayRepor
                     dump.add(record)
 
         for wf in crawl:
+            seen.append(wf)
             for kind, obj in _iter_file(wf, report):
                 if kind == "capture":
                     report.captures += 1
                     if obj.record_id:
                         waiting[obj.record_id] = obj
                     continue
-                job = _job_for(obj, waiting.pop(obj.capture_id, None), originals, report)
-                if job is not None:
-                    add(parser.submit(job))
+                capture = waiting.pop(obj.capture_id, None)
+                if _is_report(obj, capture, report):
+                    if capture.rectype == "revisit":
+                        revisits.append((obj, capture))
+                    else:
+                        add(parser.submit(_job(obj, capture, capture)))
+        if revisits:   # their originals are found by one more pass, not held in memory meanwhile
+            wanted = {d.refers_to or c.refers_to or "" for d, c in revisits}
+            found = {ref.record_id: ref for wf in seen for kind, ref in _iter_file(wf, ReplayReport())
+                     if kind == "capture" and ref.record_id in wanted}
+            for decision, capture in revisits:
+                original = found.get(decision.refers_to or capture.refers_to or "")
+                if original is None:
+                    report.revisits_unresolved += 1
+                else:
+                    add(parser.submit(_job(decision, capture, original)))
         add(parser.drain())
         dump.write()
 
 
-def _job_for(decision: Decision, capture: CaptureRef | None, originals: dict[str, CaptureRef],
-             report: ReplayReport) -> ParseJob | None:
+def _is_report(decision: Decision, capture: CaptureRef | None, report: ReplayReport) -> bool:
+    """True when the crawl emitted this capture as a report (page or attachment) to parse."""
     if decision.item == "unchanged":
         report.unchanged += 1
-        return None
-    if decision.item not in ("page", "attachment") or capture is None:
-        return None
-    payload = capture
-    if capture.rectype == "revisit":
-        payload = originals.get(decision.refers_to or capture.refers_to or "")
-        if payload is None:
-            report.revisits_unresolved += 1
-            return None
-    elif capture.record_id:
-        originals[capture.record_id] = capture
+        return False
+    return decision.item in ("page", "attachment") and capture is not None
+
+
+def _job(decision: Decision, capture: CaptureRef, payload: CaptureRef) -> ParseJob:
+    """Parse ``payload``'s body as the crawl's item for ``capture`` (the same record but for revisits)."""
     source = capture.pointer().to_meta()
     if decision.truncated:
         source["truncated"] = decision.truncated
@@ -492,7 +504,7 @@ def replay(paths: Iterable[str | os.PathLike], out: str | os.PathLike, *,
                                if n.endswith(OPEN_SKIPPED_SUFFIX)]
     files = list(iter_warc_files(paths))
     if not files:
-        raise ReplayError("no WARC/ARC file (*.warc[.gz], *.arc[.gz]) found in " + ", ".join(paths))
+        raise ReplayError("no WARC file (*.warc[.gz]) or ARC file (*.arc[.gz]) found in " + ", ".join(paths))
     if registry is not None and not os.path.isfile(registry):
         raise ReplayError(f"no such registry: {registry}")
     t0 = time.monotonic()
