@@ -29,9 +29,11 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PEAK = ("import resource, sys; from harvester.cli import main; rc = main(sys.argv[1:]); "
-        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+# The replay process's own peak is VmHWM (/proc/self/status): ru_maxrss survives exec(), so it would
+# report this benchmark's own size. Workers (forked, no exec): the largest child's ru_maxrss.
+PEAK = ("import re, resource, sys; from harvester.cli import main; rc = main(sys.argv[1:]); "
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+        "print('PEAK', hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
 
 
 def run_replay(args: list[str]) -> tuple[float, int, int, int, str]:
