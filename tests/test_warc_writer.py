@@ -332,8 +332,8 @@ def test_recover_finishes_an_open_file_a_killed_crawl_left(tmp_path):
     crashed.mkdir()
     name = ptrs[0].warc_file
     (crashed / (name + ".open")).write_bytes(data[: ptrs[-1].offset + ptrs[-1].length // 2])
-    stale = [f'cn,gov,example)/gone 20240101000000 {{"url": "http://example.gov.cn/gone", "offset": 0, '
-             f'"length": 10, "filename": "gone.warc.gz", "rectype": "response"}}\n']
+    stale = ['cn,gov,example)/gone 20240101000000 {"url": "http://example.gov.cn/gone", "offset": 0, '
+             '"length": 10, "filename": "gone.warc.gz", "rectype": "response"}\n']
     (crashed / "index.cdxj").write_text("".join(stale))
     r = WarcWriter(crashed, cdxj_path=crashed / "index.cdxj")
     assert r.recover() == [str(crashed / name)]

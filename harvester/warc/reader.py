@@ -19,7 +19,6 @@ Reads WARC/1.0 and 1.1, gzip or not, and ARC / ARC.gz (converted on the fly by w
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import zlib
