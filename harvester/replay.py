@@ -49,8 +49,7 @@ from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from harvester.errors import CommandError
-from harvester.warc.archive import CaptureIndex, CaptureRef, served_report
-from harvester.warc.discovery import Decision, decision_of
+from harvester.warc.captures import CaptureIndex, CaptureRef, Decision, decision_of
 from harvester.warc.reader import (
     OPEN_SKIPPED_SUFFIX,
     StoredResponse,
@@ -437,6 +436,8 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
         if os.path.exists(stats_path):
             stats = json.load(open(stats_path, encoding="utf-8")).get("stats", {})
             os.replace(stats_path, os.path.join(out, "replay-engine-stats.json"))
+        from harvester.warc.archive import served_report
+
         served = served_report(served_path) if os.path.exists(served_path) else {"served": set()}
         engine_items = int(stats.get("parse/records", 0))
         report.by_engine += engine_items

@@ -35,6 +35,7 @@ from typing import Any, AsyncIterator, Iterable, Mapping
 
 from scrapy import Request
 
+from harvester.warc.captures import Decision, decision_of  # noqa: F401 - the reading side of these records
 from harvester.warc.pointer import WarcPointer
 
 logger = logging.getLogger(__name__)
@@ -71,33 +72,6 @@ class Discovery:
         if redirects:
             return cls(redirects[-1], found.via_text, found.path + "R" * len(redirects))
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What the crawl decided for one capture, as read back from its metadata record."""
-
-    capture_id: str                # WARC-Concurrent-To: the response / revisit record
-    url: str
-    item: str                      # page | attachment | unchanged | none
-    title: str | None
-    content_type: str | None
-    detail_url: str | None
-    agency: str | None
-    truncated: str | None
-    refers_to: str | None = None   # WARC-Refers-To (the original of a revisit)
-
-
-def decision_of(fields: Iterable[tuple[str, str]], *, capture_id: str, url: str,
-                refers_to: str | None = None) -> Decision | None:
-    """The ``Decision`` in a metadata record's warc-fields; None when it holds none of ours."""
-    values: dict[str, str] = {}
-    for name, value in fields:
-        values.setdefault(name, value)
-    if "item" not in values:
-        return None
-    return Decision(capture_id, url, values["item"], values.get("title"), values.get("contentType"),
-                    values.get("detailUrl"), values.get("portal"), values.get("truncated"), refers_to)
 
 
 class _PageRecord:
