@@ -62,6 +62,8 @@ from harvester.warc.records import parse_warc_fields
 
 __all__ = ["replay", "ReplayError", "ReplayReport", "stderr_progress"]
 
+DOM_URI_PREFIX = "urn:dom:"   # harvester.middlewares.browser stores a rendered DOM under this URI
+
 ENGINE_TIMEOUT = None  # a big archive replays for as long as it parses
 
 
@@ -151,9 +153,11 @@ def _iter_file(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any, A
                 last = (it.get_record_offset(), it.get_record_length())
                 yield from pending
                 pending = []
-                if rtype in ("response", "revisit", "resource"):
+                if rtype in ("response", "revisit", "resource", "conversion"):
                     ref = _capture_ref(path, it, record)
-                    if ref.url.lower().startswith(("http:", "https:")):   # not wget's metadata:// logs
+                    # http(s) captures (not wget's metadata:// logs), and the browser's rendered DOMs
+                    if ref.url.lower().startswith(("http:", "https:")) or (
+                            rtype == "conversion" and ref.url.startswith(DOM_URI_PREFIX)):
                         pending.append(("capture", ref))
                 elif block is not None:
                     rh = record.rec_headers
@@ -323,15 +327,22 @@ def _text(stored: StoredResponse) -> str:
 
 def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex, report: ReplayReport) -> dict[str, Any]:
     """One portal made from the archive: its hosts; as entry pages each host's first captured page
-    and the captured pages no other captured page links to; unlinked report pages and attachments
-    as known report URLs (payloads read one at a time, never held)."""
+    and the captured pages no other captured page (nor a rendered DOM) links to; unlinked report
+    pages and attachments as known report URLs (payloads read one at a time, never held)."""
     from harvester.registry import portal_row
     from harvester.spiders import pages
+    from harvester.spiders.pages.rules import HAS_YEAR
 
     linked: set[str] = set()
     candidates: list[tuple[str, bool, bool]] = []   # (url, looks like a report, first page of its host)
     hosts: list[str] = []
     for capture in refs:
+        if capture.rectype == "conversion":   # a rendered DOM: links only the browser saw are links too
+            record = read_record_at(capture.path, capture.offset)
+            text = getattr(record, "content", b"").decode("utf-8", "replace")
+            page = pages.page_for(capture.url[len(DOM_URI_PREFIX):], text)
+            linked.update(pages.canonical_url(u) for u in page.listing().urls())
+            continue
         host = (urlsplit(capture.url).hostname or "").lower()
         first = bool(host) and host not in hosts
         ref = index.original(capture) if capture.rectype == "revisit" else capture
@@ -354,18 +365,13 @@ def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex, report: ReplayR
             if stored.decode_error:
                 report.undecodable.append(f"{capture.url}: {stored.decode_error}")
                 continue
-            if not _is_html(stored):
-                if b"<totalrecord>" in stored.payload[:200000]:   # a script list endpoint (Hanweb)
-                    links, _ = pages.hanweb_records(ref.url, _text(stored))
-                    linked.update(pages.canonical_url(link.url) for link in links)
-                continue
-            page = pages.page_for(ref.url, _text(stored))
+            page = pages.page_for(ref.url, _text(stored), content_type=stored.header("Content-Type"))
             linked.update(pages.canonical_url(link.url) for link in page.links() if link.url != ref.url)
-            linked.update(pages.canonical_url(url) for url in page.pagination())
-            if page.shell_target():
-                linked.add(pages.canonical_url(page.shell_target()))
+            linked.update(pages.canonical_url(u) for u in page.listing().urls())
+            if not _is_html(stored):
+                continue   # a data answer (XML, JSON list): its links count, it is no page
             title = page.title()
-            report_like = pages.is_report_title(title) and bool(pages.HAS_YEAR.search(title or ""))
+            report_like = pages.is_report_title(title) and bool(HAS_YEAR.search(title or ""))
             candidates.append((ref.url, report_like, first and not report_like))
         else:
             continue
@@ -421,8 +427,8 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
         cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", registry, "--out", out, "--loopback",
                "--no-warc", "-s", "DOWNLOAD_HANDLERS=" + json.dumps({"http": handler, "https": handler}),
                "-s", f"REPLAY_ARCHIVE_INDEX={index_path}", "-s", f"REPLAY_SERVED_PATH={served_path}",
-               "-s", "CRAWL_STATE_PATH=", "-s", "LOG_LEVEL=WARNING",
-               "-s", "CONCURRENT_REQUESTS=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+               "-s", f"CRAWL_STATE_PATH={os.path.join(tmp, 'state.jsonl')}", "-s", "LOG_LEVEL=WARNING",
+               "-s", "CONCURRENT_REQUESTS=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "PROGRESS=off"]
         if progress:
             progress(f"running the crawl engine over {len(files)} file(s), {len(index.refs)} captures")
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=ENGINE_TIMEOUT,

@@ -8,7 +8,8 @@ import sys
 
 def register(sub) -> None:
     p = sub.add_parser("replay", help="rebuild the JSONL dump from WARC/ARC files (no network)")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="WARC/ARC file or folder (every *.warc[.gz], *.arc[.gz] in it)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="WARC/ARC file, folder (every *.warc[.gz], *.arc[.gz] in it), or a crawl's output folder")
     p.add_argument("--out", required=True, help="output folder (DIR/reports/records.jsonl)")
     p.add_argument("--rerun", action="store_true",
                    help="re-run today's discovery rules on our own WARCs too, instead of their recorded decisions")
@@ -28,9 +29,9 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise CommandError("--workers must be at least 1")
     try:
-        s = replay(args.paths, args.out, progress=None if args.quiet else stderr_progress,
-                   content_rule=not args.no_content_rule, rerun=args.rerun, registry=args.registry,
-                   workers=args.workers)
+        s = replay([warc_folder(p) for p in args.paths], args.out,
+                   progress=None if args.quiet else stderr_progress, content_rule=not args.no_content_rule,
+                   rerun=args.rerun, registry=args.registry, workers=args.workers)
     except OSError as exc:
         raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     for what, lines in (("damaged", s["damaged"]), ("skipped", s["skipped"]), ("undecodable", s["undecodable"])):
@@ -51,3 +52,14 @@ def run(args) -> int:
     if s["damaged"] and not s["captures"]:
         raise CommandError(f"nothing replayed: {s['damaged'][0]}")
     return 1 if s["damaged"] or s["undecodable"] else 0
+
+
+def warc_folder(path: str) -> str:
+    """A crawl's output folder stands for its warc/ subfolder; anything else is taken as given."""
+    import glob
+    import os
+
+    sub = os.path.join(path, "warc")
+    if os.path.isdir(sub) and not glob.glob(os.path.join(glob.escape(path), "*.warc*")):
+        return sub
+    return path

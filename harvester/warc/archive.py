@@ -12,7 +12,8 @@ headers and the still content-encoded body (``HttpCompressionMiddleware`` decode
 br and zstd as it does live), with ``meta["warc"]`` pointing at the record. A URL not in the
 archive is a miss (``ArchiveMiss``, an ``IgnoreRequest``: never retried; stat ``replay/miss``); a
 capture whose Content-Encoding cannot be decoded is refused the same way (``replay/undecodable``)
-rather than parsed as junk. A revisit answers with the payload of the record it refers to
+rather than parsed as junk. A request the spider asks to render (``meta["render"]``) is answered
+with the DOM the crawl's browser read (the ``conversion`` record ``urn:dom:<url>``). A revisit answers with the payload of the record it refers to
 (``WARC-Refers-To``, else target URI + date, else payload digest).
 
 Which capture answers a URL: the latest (WARC-Date) that is not a server error (a retried 500 is
@@ -35,6 +36,9 @@ from harvester.warc.reader import StoredResponse, read_record_at
 logger = logging.getLogger(__name__)
 
 __all__ = ["CaptureRef", "CaptureIndex", "ArchiveDownloadHandler", "ArchiveMiss"]
+
+
+DOM_URI_PREFIX = "urn:dom:"   # a rendered DOM's record (harvester.middlewares.browser)
 
 
 class ArchiveMiss(IgnoreRequest):
@@ -67,6 +71,10 @@ class ArchiveDownloadHandler:
             self.crawler.stats.inc_value(key)
 
     async def download_request(self, request, spider=None):
+        if request.meta.get("render"):
+            dom = self.index.lookup(DOM_URI_PREFIX + request.url.split("#", 1)[0])
+            if dom is not None and dom.rectype == "conversion":
+                return self._rendered(request, dom)
         ref = self.index.lookup(request.url)
         if ref is None:
             self._inc("replay/miss")
@@ -106,6 +114,18 @@ class ArchiveDownloadHandler:
         cls = responsetypes.from_args(headers=headers, url=request.url, body=stored.raw_payload)
         return cls(url=request.url, status=stored.status or 200, headers=headers, body=stored.raw_payload,
                    flags=["archive"], request=request)
+
+    def _rendered(self, request, dom: CaptureRef):
+        """A page the crawl rendered in a browser: the DOM it read (``harvester.middlewares.browser``)."""
+        from scrapy.http import HtmlResponse
+
+        record = read_record_at(dom.path, dom.offset)
+        self.served.append((dom.path, dom.offset))
+        self._inc("replay/rendered")
+        ctype = record.rec_headers.get_header("Content-Type") or "text/html; charset=utf-8"
+        request.meta["warc"] = dom.pointer().to_meta()
+        return HtmlResponse(url=request.url, status=200, headers={"Content-Type": ctype}, body=record.content,
+                            flags=["archive", "rendered"], request=request)
 
     async def close(self) -> None:
         if not self.served_path:

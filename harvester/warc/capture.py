@@ -304,6 +304,8 @@ class WarcCaptureMiddleware:
             return response
         if urlsplit(response.url).scheme not in ("http", "https"):
             return response
+        if "playwright" in (response.flags or ()):
+            return response  # a browser's DOM is no response: harvester.middlewares.browser archives it
         request.meta.pop("warc", None)  # a pointer copied over from a redirect hop
         before_records, before_bytes = self.writer.records_written, self.writer.bytes_written
         prev = request.meta.get("prev_capture") or None
@@ -441,6 +443,11 @@ class WarcCaptureMiddleware:
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None and count:
             self.stats.inc_value(key, count)
+
+
+def pointer_meta(pointer: WarcPointer) -> dict[str, Any]:
+    """``pointer.to_meta()``, for callers written before ``WarcPointer.to_meta`` existed."""
+    return pointer.to_meta()
 
 
 def _check_writable_dir(directory: str, what: str) -> None:

@@ -229,3 +229,17 @@ class RecordBuilder:
         return self._builder.create_warc_record(
             url, "metadata", payload=io.BytesIO(block), length=len(block),
             warc_content_type="application/warc-fields", warc_headers=self._warc_headers(pairs))
+
+    def headerless(self, url: str, record_type: str, body: bytes, content_type: str, *, warcinfo_id: str,
+                   warc_date: str, refers_to: str | None = None, refers_to_uri: str | None = None):
+        """A record without HTTP headers (``resource``, ``conversion``): e.g. a browser's rendered DOM
+        as a ``conversion`` of the response record ``refers_to``."""
+        pairs = [("WARC-Type", record_type), ("WARC-Record-ID", new_record_id()), ("WARC-Date", warc_date),
+                 ("WARC-Target-URI", url), ("WARC-Warcinfo-ID", warcinfo_id)]
+        if refers_to:
+            pairs.append(("WARC-Refers-To", refers_to))
+        if refers_to_uri:
+            pairs.append(("WARC-Refers-To-Target-URI", refers_to_uri))
+        return self._builder.create_warc_record(
+            url, record_type, payload=io.BytesIO(body), length=len(body), warc_content_type=content_type,
+            warc_headers=self._warc_headers(pairs))

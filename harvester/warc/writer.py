@@ -201,6 +201,30 @@ class WarcWriter:
         current, base, lengths, records = self._commit(build)
         return WarcPointer(current.name, base, lengths[0], _record_id(records[0]), warc_date)
 
+    def write_resource(self, url: str, body: bytes, content_type: str, *, record_type: str = "resource",
+                       refers_to: str | None = None, refers_to_uri: str | None = None,
+                       warc_date: str | None = None) -> WarcPointer:
+        """Write one record without HTTP headers (``resource`` or ``conversion``): e.g. a browser's
+        rendered DOM as a ``conversion`` of the response record ``refers_to``. Whole or not at all;
+        a ``resource`` is indexed (it replays), a ``conversion`` is not (``urn:dom:`` is no URL)."""
+        if record_type not in ("resource", "conversion"):
+            raise ValueError(f"not a headerless record type: {record_type!r}")
+        warc_date = warc_date or now_iso()
+
+        def build(warcinfo_id: str):
+            return (self.builder.headerless(url, record_type, body, content_type, warcinfo_id=warcinfo_id,
+                                            warc_date=warc_date, refers_to=refers_to, refers_to_uri=refers_to_uri),)
+
+        current, base, lengths, records = self._commit(build)
+        digest = records[0].rec_headers.get_header("WARC-Payload-Digest") or \
+            records[0].rec_headers.get_header("WARC-Block-Digest") or ""
+        if record_type == "resource":
+            current.cdxj_lines.append(cdxj.format_line(url, warc_date, {
+                "url": url, "mime": content_type.split(";", 1)[0].strip().lower() or "-", "status": "200",
+                "digest": digest.split(":", 1)[-1], "length": lengths[0], "offset": base,
+                "filename": current.name, "rectype": record_type, "record_id": _record_id(records[0])}))
+        return WarcPointer(current.name, base, lengths[0], _record_id(records[0]), warc_date, payload_digest=digest)
+
     @property
     def current_path(self) -> str | None:
         """Path of the ``.open`` file being written, if any."""
