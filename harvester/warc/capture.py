@@ -210,6 +210,15 @@ class WarcCaptureMiddleware:
         self.writer = writer
         self.stats = stats
         self.crawl_log = crawl_log
+        self._counted = (0, 0)   # (records, bytes) of the writer already in the stats
+
+    def count_written(self) -> None:
+        """``warc/records`` and ``warc/bytes``: everything the crawl's writer wrote (pairs, and the
+        metadata and browser records other components hand it), warcinfo included."""
+        records, nbytes = self.writer.records_written, self.writer.bytes_written
+        self._inc("warc/records", records - self._counted[0])
+        self._inc("warc/bytes", nbytes - self._counted[1])
+        self._counted = (records, nbytes)
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -307,7 +316,6 @@ class WarcCaptureMiddleware:
         if "playwright" in (response.flags or ()):
             return response  # a browser's DOM is no response: harvester.middlewares.browser archives it
         request.meta.pop("warc", None)  # a pointer copied over from a redirect hop
-        before_records, before_bytes = self.writer.records_written, self.writer.bytes_written
         prev = request.meta.get("prev_capture") or None
         truncated = _truncation(response)
         revisit = None
@@ -343,8 +351,7 @@ class WarcCaptureMiddleware:
             self._inc("warc/write_errors")
             self._log_fetch(request, response, None, truncated, None, ["err:warc-write"])
             return response
-        self._inc("warc/records", self.writer.records_written - before_records)
-        self._inc("warc/bytes", self.writer.bytes_written - before_bytes)
+        self.count_written()
         if truncated:
             self._inc("warc/truncated")
         self._log_fetch(request, response, pointer, truncated, revisit)
@@ -434,6 +441,7 @@ class WarcCaptureMiddleware:
         self.close()
 
     def close(self) -> None:
+        self.count_written()
         self.writer.close()
         if self.crawl_log is not None:
             self.crawl_log.close()

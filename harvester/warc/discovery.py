@@ -125,12 +125,12 @@ class _PageRecord:
     def finish(self) -> None:
         if self.pointer is None:
             return   # not archived (WARC off, a cache hit, a write error): nothing to describe
-        writer = self.mw.writer()
-        if writer is None:
+        capture = self.mw.capture()
+        if capture is None:
             return
         refers = (self.response.meta.get("warc") or {}).get("refers_to") or {}
         try:
-            writer.write_metadata(self.response.url.split("#", 1)[0], self.fields(),
+            capture.writer.write_metadata(self.response.url.split("#", 1)[0], self.fields(),
                                   concurrent_to=self.pointer.record_id,
                                   refers_to=refers.get("warc_record_id"))
         except Exception:
@@ -138,6 +138,7 @@ class _PageRecord:
             self.mw.inc("warc/write_errors")
             return
         self.mw.inc("warc/metadata_records")
+        capture.count_written()
 
 
 class DiscoveryRecordMiddleware:
@@ -145,19 +146,19 @@ class DiscoveryRecordMiddleware:
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
-        self._writer: Any = False   # False: not looked up yet
+        self._capture: Any = False   # False: not looked up yet
 
     @classmethod
     def from_crawler(cls, crawler) -> "DiscoveryRecordMiddleware":
         return cls(crawler)
 
-    def writer(self):
-        if self._writer is False:
+    def capture(self):
+        """The WARC capture middleware (its writer, its byte counts); None when WARC is off."""
+        if self._capture is False:
             from harvester.warc.capture import WarcCaptureMiddleware
 
-            capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
-            self._writer = capture.writer if capture is not None else None
-        return self._writer
+            self._capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
+        return self._capture
 
     def inc(self, key: str) -> None:
         if self.crawler.stats is not None:
