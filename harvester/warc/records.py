@@ -219,27 +219,17 @@ class RecordBuilder:
     def metadata(self, url: str, fields: Iterable[tuple[str, object]], *, warcinfo_id: str, warc_date: str,
                  concurrent_to: str | None = None, refers_to: str | None = None):
         """A ``metadata`` record (``application/warc-fields``) about the capture ``concurrent_to``."""
-        block = warc_fields(fields)
-        pairs = [("WARC-Type", "metadata"), ("WARC-Record-ID", new_record_id()), ("WARC-Date", warc_date),
-                 ("WARC-Target-URI", url), ("WARC-Warcinfo-ID", warcinfo_id)]
-        if concurrent_to:
-            pairs.append(("WARC-Concurrent-To", concurrent_to))
-        if refers_to:
-            pairs.append(("WARC-Refers-To", refers_to))
-        return self._builder.create_warc_record(
-            url, "metadata", payload=io.BytesIO(block), length=len(block),
-            warc_content_type="application/warc-fields", warc_headers=self._warc_headers(pairs))
+        return self.headerless(url, "metadata", warc_fields(fields), "application/warc-fields",
+                               warcinfo_id=warcinfo_id, warc_date=warc_date,
+                               links=[("WARC-Concurrent-To", concurrent_to), ("WARC-Refers-To", refers_to)])
 
     def headerless(self, url: str, record_type: str, body: bytes, content_type: str, *, warcinfo_id: str,
-                   warc_date: str, refers_to: str | None = None, refers_to_uri: str | None = None):
-        """A record without HTTP headers (``resource``, ``conversion``): e.g. a browser's rendered DOM
-        as a ``conversion`` of the response record ``refers_to``."""
+                   warc_date: str, links: Iterable[tuple[str, str | None]] = ()):
+        """A record without HTTP headers (``metadata``, ``resource``, ``conversion``); ``links``: WARC
+        headers naming other records (``WARC-Refers-To``…), left out when None."""
         pairs = [("WARC-Type", record_type), ("WARC-Record-ID", new_record_id()), ("WARC-Date", warc_date),
                  ("WARC-Target-URI", url), ("WARC-Warcinfo-ID", warcinfo_id)]
-        if refers_to:
-            pairs.append(("WARC-Refers-To", refers_to))
-        if refers_to_uri:
-            pairs.append(("WARC-Refers-To-Target-URI", refers_to_uri))
+        pairs += [(name, value) for name, value in links if value]
         return self._builder.create_warc_record(
             url, record_type, payload=io.BytesIO(body), length=len(body), warc_content_type=content_type,
             warc_headers=self._warc_headers(pairs))

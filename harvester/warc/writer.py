@@ -213,7 +213,8 @@ class WarcWriter:
 
         def build(warcinfo_id: str):
             return (self.builder.headerless(url, record_type, body, content_type, warcinfo_id=warcinfo_id,
-                                            warc_date=warc_date, refers_to=refers_to, refers_to_uri=refers_to_uri),)
+                                            warc_date=warc_date, links=[("WARC-Refers-To", refers_to),
+                                                                        ("WARC-Refers-To-Target-URI", refers_to_uri)]),)
 
         current, base, lengths, records = self._commit(build)
         digest = records[0].rec_headers.get_header("WARC-Payload-Digest") or \
