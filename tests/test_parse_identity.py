@@ -9,12 +9,15 @@ def test_series_names_of_one_body_share_the_portal_identity():
         assert identity_agency(printed, portal) == portal
     assert identity_agency("洪泽区人民政府", "淮安市洪泽区人民政府") == "淮安市洪泽区人民政府"
     assert identity_agency("淮安市洪泽区人民政府办公室", "洪泽区人民政府") == "洪泽区人民政府"
+    assert identity_agency("某某开发区", "某某经济开发区管委会") == "某某经济开发区管委会"
 
 
 def test_departments_and_unknown_portals_keep_their_printed_name():
     assert identity_agency("淮安市发展和改革委员会", "淮安市人民政府") == "淮安市发展和改革委员会"
     assert identity_agency("淮安市人民政府办公室", "淮安市发展和改革委员会") == "淮安市人民政府办公室"
     assert identity_agency("某某县人民政府", None) == "某某县人民政府"
+    assert identity_agency("淮安市洪泽区人民政府", "淮安市人民政府") == "淮安市洪泽区人民政府"   # a district on its city's portal
+    assert identity_agency("某某经济开发区建设局", "某某经济开发区管委会") == "某某经济开发区建设局"
 
 
 def test_record_id_follows_the_identity_and_agency_stays_as_printed():

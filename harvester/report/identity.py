@@ -15,6 +15,8 @@ import unicodedata
 # The body's general office: it publishes the body's report, it is not a separate agency.
 GENERAL_OFFICE = re.compile(r"(办公室|办公厅|政务公开办公室|政府信息公开办公室)$")
 # Names of a government body without a place: "管委会", "人民政府", "区政府" …
+# A department (局, 委员会, 中心 …) is its own agency even under its government's name.
+DEPARTMENT = re.compile(r"(局|(?<!管理)委员会|(?<!管)委|厅|中心|站|所|院|处|部|队|馆|公司|银行)$")
 BARE_BODY = re.compile(r"^(区|县|市|镇|乡|街道)?(人民政府|政府|管委会|管理委员会|办事处)?$")
 
 
@@ -34,4 +36,14 @@ def identity_agency(printed: str | None, portal_agency: str | None) -> str | Non
         return portal_agency                       # "管委会办公室", "办公室": the portal's own office
     if body == portal or portal.endswith(body) or body.endswith(portal):
         return portal_agency                       # same body, with or without its region prefix
+    if _abbreviates(body, portal) and not DEPARTMENT.search(body):
+        return portal_agency                       # 某某开发区 for 某某经济开发区管委会
     return printed
+
+
+def _abbreviates(short: str, full: str) -> bool:
+    """`short` keeps `full`'s first two characters and the rest of its characters in order."""
+    if len(short) < 3 or short[:2] != full[:2]:
+        return False
+    rest = iter(full[2:])
+    return all(ch in rest for ch in short[2:])
