@@ -22,7 +22,12 @@ from harvester.registry import DEFAULT_REGISTRY, RegistryError, load_registry
 
 
 class CrawlError(CommandError):
-    """The crawl could not run or produced nothing; one line."""
+    """The crawl could not run, produced nothing, or could not write its output; one line.
+    `summary` is the crawl's summary when it ran."""
+
+    def __init__(self, message: str, summary: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.summary = summary
 
 
 def crawl_settings(out: str | os.PathLike, *, loopback: bool = False, warc: bool = True,
@@ -41,6 +46,7 @@ def crawl_settings(out: str | os.PathLike, *, loopback: bool = False, warc: bool
     s.set("WARC_CDXJ_PATH", str(out / "index.cdxj"), priority="project")
     s.set("DUMP_PATH", str(out / "reports" / "records.jsonl"), priority="project")
     s.set("CRAWL_STATE_PATH", str(out / "state.jsonl"), priority="project")
+    s.set("FRONTIER_DIR", str(out / "job"), priority="project")
     if overrides:
         s.update(overrides, priority="cmdline")
     return s
@@ -75,6 +81,10 @@ def summarize(stats: dict[str, Any], out: pathlib.Path, n_portals: int, elapsed:
         "warc_bytes": _warc_bytes(out),
         "elapsed_s": round(elapsed, 2),
         "finish_reason": stats.get("finish_reason"),
+        "resumed": stats.get("frontier/seen", 0),
+        "unserialisable": stats.get("dump/unserialisable", 0),
+        "parse_limits": stats.get("parse/limit_exceeded", 0),
+        "output_error": stats.get("output/error"),
     }
 
 
@@ -112,11 +122,29 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
         raise CrawlError(f"crawl failed: {errors[0]}")
     stats = crawler.stats.get_stats() if crawler.stats else {}
     summary = summarize(stats, out, len(portals), elapsed)
-    (out / "crawl-stats.json").write_text(json.dumps({"summary": summary, "stats": stats}, ensure_ascii=False,
-                                                     indent=1, default=str), encoding="utf-8")
+    try:
+        write_json_atomic(out / "crawl-stats.json", {"summary": summary, "stats": stats})
+    except OSError as exc:
+        summary["output_error"] = summary["output_error"] or f"cannot write {out / 'crawl-stats.json'}: {exc.strerror or exc}"
+    if summary["output_error"]:
+        raise CrawlError(f"output failed, crawl stopped: {summary['output_error']} (records and state written "
+                         f"before the failure are intact; free space and run the same command to resume)",
+                         summary=summary)
     if not summary["pages"]:
         raise CrawlError("no page could be fetched (network down, or every entry URL refused?)")
     return summary
+
+
+def write_json_atomic(path: pathlib.Path, obj: Any) -> None:
+    """Beside + rename: a full disk leaves the earlier file, never half a file."""
+    tmp = path.with_name("." + path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False, indent=1, default=str)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -125,5 +153,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             ("records with failed checks", summary["failed_checks"]),
             ("failed fetches", summary["failed_fetches"]), ("parse failures", summary["parse_failures"]),
             ("WARC bytes", summary["warc_bytes"]), ("seconds", summary["elapsed_s"])]
+    if summary.get("resumed"):
+        rows.insert(0, ("resumed: requests seen before", summary["resumed"]))
+    if summary.get("unserialisable"):
+        rows.append(("records kept minimal (unserialisable)", summary["unserialisable"]))
+    if summary.get("parse_limits"):
+        rows.append(("documents past parse limits", summary["parse_limits"]))
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v:>12}" for k, v in rows)
+    lines = [f"{k:<{width}}  {v:>12}" for k, v in rows]
+    if summary.get("output_error"):
+        lines.append(f"OUTPUT FAILED: {summary['output_error']}")
+    return "\n".join(lines)

@@ -55,10 +55,26 @@ DOWNLOADER_MIDDLEWARES = {
     # refuse off-scope hosts and private addresses (also on redirects) before anything else
     "harvester.middlewares.scope.ScopeMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # sees every failure no middleware recovered: finishes its request in the frontier journal
+    "harvester.frontier.FrontierFailureMiddleware": 1,
+    # If-None-Match / If-Modified-Since from the crawl state, after scope and robots.txt (100)
+    "harvester.middlewares.conditional.ConditionalRequestMiddleware": 120,
     "harvester.middlewares.retry.BackoffRetryMiddleware": 550,
     # raw bytes to WARC, before HttpCompressionMiddleware (590) decodes them
     "harvester.warc.capture.WarcCaptureMiddleware": 950,
 }
+SPIDER_MIDDLEWARES = {
+    # nearest the engine: a request is finished when its callback's output is consumed
+    "harvester.frontier.FrontierSpiderMiddleware": 0,
+}
+EXTENSIONS = {
+    "harvester.state.CrawlState": 0,     # re-crawl state; others use crawler.get_extension(CrawlState)
+    "harvester.frontier.Frontier": 0,    # crash-safe frontier journal (OUT/job/)
+}
+# Requests accepted and finished are journaled, so `kill -9` + the same command resumes.
+SCHEDULER = "harvester.frontier.ResumableScheduler"
+FRONTIER_DIR = None           # crawl_settings() sets OUT/job
+
 ITEM_PIPELINES = {
     "harvester.pipelines.parse.ParsePipeline": 300,
     "harvester.pipelines.dump.DumpPipeline": 800,
@@ -71,6 +87,15 @@ WARC_MAX_SIZE = 1_000_000_000
 
 # Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
 DUMP_PATH = None
+
+# Dump durability (harvester.pipelines.dump): journal fsync batches.
+DUMP_SYNC_EVERY = 64
+DUMP_SYNC_SECONDS = 1.0
+
+# Parsing in a process pool (harvester.parsepool): 0 = one worker per core; -1 = in the crawl process.
+PARSE_WORKERS = 0
+PARSE_TIMEOUT = 60.0                  # seconds per document
+PARSE_MEMORY_LIMIT = 2 * 1024 ** 3    # bytes of address space per worker
 
 # Crawl state (harvester.state): conditional re-crawls; crawl_settings() sets it to OUT/state.jsonl.
 CRAWL_STATE_PATH = None

@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harvester.cli import CommandError
-    from harvester.crawl import format_summary, run_crawl
+    from harvester.crawl import CrawlError, format_summary, run_crawl
 
     overrides = {}
     for item in args.set:
@@ -27,7 +27,12 @@ def run(args) -> int:
             raise CommandError(f"--set expects NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         overrides[k.strip()] = v
-    summary = run_crawl(args.registry, args.out, loopback=args.loopback, warc=not args.no_warc,
-                        overrides=overrides)
+    try:
+        summary = run_crawl(args.registry, args.out, loopback=args.loopback, warc=not args.no_warc,
+                            overrides=overrides)
+    except CrawlError as exc:
+        if exc.summary:   # the crawl ran: show what it did, then the one-line reason (exit 2)
+            print(format_summary(exc.summary))
+        raise
     print(format_summary(summary))
     return 0

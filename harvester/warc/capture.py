@@ -181,6 +181,7 @@ class WarcCaptureMiddleware:
             raise NotConfigured("WARC_ENABLED is not set")
         writer = cls.writer_from_settings(settings)
         mw = cls(writer, crawler.stats)
+        mw.crawler = crawler
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.engine_stopped, signal=signals.engine_stopped)
         logger.info("WARC capture on: %s (prefix %r, max %d bytes, index %s)",
@@ -273,6 +274,12 @@ class WarcCaptureMiddleware:
                     ip_address=ip,
                     truncated=_truncation(response),
                 )
+        except OSError as exc:   # disk full, folder gone: stop the crawl, one line (harvester.output)
+            self._inc("warc/write_errors")
+            from harvester.output import output_failed
+
+            output_failed(getattr(self, "crawler", None), exc)
+            return response
         except Exception:
             logger.exception("WARC: could not store %s", response.url)
             self._inc("warc/write_errors")

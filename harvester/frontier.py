@@ -1,0 +1,253 @@
+"""A crawl frontier that survives ``kill -9``: the same command continues where the crawl stopped.
+
+Why not Scrapy's ``JOBDIR`` alone: its disk queues write their size header, and the scheduler its
+``active.json``, only when the crawl closes cleanly, and ``requests.seen`` is buffered, so after a
+``kill -9`` the restored queue is empty and the crawl starts over (measured: 93–100 % of requests
+redone). Here every request the scheduler accepts is appended to ``OUT/job/frontier.jsonl``
+(flushed per line, so a killed process loses nothing the kernel has), and so is the end of its
+processing: its callback (or errback) ran, every item it yielded went through the pipelines (the
+dump has it), every request it yielded was accepted. On start, a leftover journal gives the
+scheduler back its seen set and the requests not finished: only what was in flight is fetched
+again. A crawl that finishes removes the folder, so the next scheduled crawl starts afresh.
+
+Pieces (named in ``harvester.settings``): the extension `Frontier` (setting ``FRONTIER_DIR``;
+``harvester.crawl.crawl_settings`` sets ``OUT/job``), the scheduler `ResumableScheduler`, the spider
+middleware `FrontierSpiderMiddleware` (priority 0: sees the final output of callbacks and errbacks)
+and the downloader middleware `FrontierFailureMiddleware` (priority 1: sees failures no middleware
+recovered). Requests must pickle: callbacks are spider methods, meta is plain data. Stats:
+``frontier/restored``, ``frontier/seen``, ``frontier/unserializable``.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import pickle
+import shutil
+from typing import Any
+
+from scrapy import signals
+from scrapy.core.scheduler import Scheduler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.request import request_from_dict
+
+from harvester.jsonl import Journal, OutputError, dumps_line, read_jsonl, write_jsonl_atomic
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_NAME = "frontier.jsonl"
+
+
+class Frontier:
+    """The journal of accepted and finished requests (an extension; `crawler.get_extension(Frontier)`)."""
+
+    def __init__(self, directory: str, crawler=None):
+        self.directory = directory
+        self.path = os.path.join(directory, JOURNAL_NAME)
+        self.crawler = crawler
+        self.journal = Journal(self.path, batch=256, interval=2.0)
+        self.open_work: dict[str, int] = {}   # fingerprint → callbacks + items still running
+        self.live: set[str] = set()
+        self.failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "Frontier":
+        directory = crawler.settings.get("FRONTIER_DIR")
+        if not directory:
+            raise NotConfigured("FRONTIER_DIR is not set")
+        ext = cls(os.fspath(directory), crawler)
+        for sig in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(ext.item_done, signal=sig)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def fingerprint(self, request) -> str:
+        return self.crawler.request_fingerprinter.fingerprint(request).hex()
+
+    # -- restore ----------------------------------------------------------------------------------
+    def restore(self, spider) -> tuple[set[bytes], list]:
+        """(seen fingerprints, unfinished requests) of a leftover journal; the journal is compacted."""
+        seen: dict[str, None] = {}
+        pending: dict[str, str] = {}
+        for line in read_jsonl(self.path):
+            fp = line.get("fp")
+            if not fp:
+                continue
+            seen[fp] = None
+            if "req" in line:
+                pending[fp] = line["req"]
+            elif line.get("done"):
+                pending.pop(fp, None)
+        requests = []
+        for fp, blob in pending.items():
+            try:
+                requests.append(request_from_dict(pickle.loads(base64.b64decode(blob)), spider=spider))
+            except Exception as exc:   # a callback renamed since: the URL is fetched again from its page
+                logger.warning("frontier: request %s not restorable (%s)", fp, exc)
+                seen.pop(fp, None)
+        if seen:
+            try:
+                write_jsonl_atomic(self.path, [{"fp": fp, "done": True} for fp in seen if fp not in pending]
+                                   + [{"fp": fp, "req": pending[fp]} for fp in pending])
+            except OutputError as exc:
+                self._failed(exc)
+            logger.info("frontier: resuming a killed crawl: %d requests seen, %d to fetch again (%s)",
+                        len(seen), len(requests), self.path)
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value("frontier/seen", len(seen))
+            self.crawler.stats.set_value("frontier/restored", len(requests))
+        self.live = set(pending)
+        return {bytes.fromhex(fp) for fp in seen}, requests
+
+    # -- journal ----------------------------------------------------------------------------------
+    def _write(self, obj: dict[str, Any]) -> None:
+        if self.failed:
+            return
+        try:
+            self.journal.append(dumps_line(obj))
+        except OutputError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OutputError) -> None:
+        self.failed = True
+        from harvester.output import output_failed
+
+        output_failed(self.crawler, exc)
+
+    def accepted(self, request, spider=None) -> bool:
+        """Journal an accepted request; False when it cannot be pickled (kept in memory only)."""
+        try:
+            blob = base64.b64encode(pickle.dumps(request.to_dict(spider=spider), protocol=4)).decode("ascii")
+        except Exception as exc:
+            logger.warning("frontier: %s cannot be saved (%s): lost if the crawl is killed", request.url, exc)
+            if self.crawler is not None and self.crawler.stats is not None:
+                self.crawler.stats.inc_value("frontier/unserializable")
+            return False
+        fp = self.fingerprint(request)
+        self.live.add(fp)
+        self._write({"fp": fp, "req": blob})
+        return True
+
+    def done(self, fp: str) -> None:
+        if fp in self.live:
+            self.live.discard(fp)
+            self._write({"fp": fp, "done": True})
+
+    def work_started(self, request, count: int = 1) -> None:
+        fp = self.fingerprint(request)
+        self.open_work[fp] = self.open_work.get(fp, 0) + count
+
+    def work_finished(self, request) -> None:
+        fp = self.fingerprint(request)
+        n = self.open_work.get(fp)
+        if n is None:
+            return
+        if n <= 1:
+            del self.open_work[fp]
+            self.done(fp)
+        else:
+            self.open_work[fp] = n - 1
+
+    # -- signals ----------------------------------------------------------------------------------
+    def item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
+        request = getattr(response, "request", None)
+        if request is not None:
+            self.work_finished(request)
+
+    def spider_closed(self, spider=None, reason=None) -> None:
+        try:
+            self.journal.close()
+        except OutputError as exc:
+            logger.error("%s", exc)
+        if reason == "finished" and not self.failed:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _frontier(crawler) -> Frontier | None:
+    frontier = crawler.get_extension(Frontier)
+    if frontier is None:
+        raise NotConfigured("no Frontier extension (FRONTIER_DIR not set)")
+    return frontier
+
+
+class ResumableScheduler(Scheduler):
+    """Scrapy's scheduler (memory queues, priorities) whose accepted requests are journaled, and
+    which starts from a leftover journal's unfinished requests and seen set."""
+
+    def open(self, spider):
+        result = super().open(spider)
+        self.frontier = self.crawler.get_extension(Frontier) if self.crawler is not None else None
+        if self.frontier is None:
+            return result
+        seen, requests = self.frontier.restore(spider)
+        fingerprints = getattr(self.df, "_fingerprints", None)
+        if isinstance(fingerprints, set):
+            fingerprints.update(seen)
+        for request in requests:
+            super().enqueue_request(request.replace(dont_filter=True) if not request.dont_filter else request)
+        return result
+
+    def enqueue_request(self, request) -> bool:
+        accepted = super().enqueue_request(request)
+        if accepted and self.frontier is not None:
+            self.frontier.accepted(request, self.spider)
+            redirected = request.meta.get("redirect_urls")
+            if redirected:   # the hop that led here is finished: its answer was this redirect
+                self.frontier.done(self.frontier.fingerprint(request.replace(url=redirected[-1])))
+        return accepted
+
+
+class FrontierSpiderMiddleware:
+    """Spider middleware (priority 0): a request is finished when its callback's (or errback's)
+    output is consumed and the items it yielded went through the pipelines."""
+
+    def __init__(self, frontier: Frontier):
+        self.frontier = frontier
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(_frontier(crawler))
+
+    def process_spider_output(self, response, result, spider=None):
+        request = response.request
+        self.frontier.work_started(request)
+        try:
+            for out in result:
+                if _is_item(out):
+                    self.frontier.work_started(request)
+                yield out
+        finally:
+            self.frontier.work_finished(request)
+
+    async def process_spider_output_async(self, response, result, spider=None):
+        request = response.request
+        self.frontier.work_started(request)
+        try:
+            async for out in result:
+                if _is_item(out):
+                    self.frontier.work_started(request)
+                yield out
+        finally:
+            self.frontier.work_finished(request)
+
+
+def _is_item(out: Any) -> bool:
+    from scrapy import Request
+
+    return out is not None and not isinstance(out, Request)
+
+
+class FrontierFailureMiddleware:
+    """Downloader middleware (priority 1, the last to see an exception): a failure nothing
+    recovered (no retry left, refused by robots.txt or scope) finishes its request."""
+
+    def __init__(self, frontier: Frontier):
+        self.frontier = frontier
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(_frontier(crawler))
+
+    def process_exception(self, request, exception, spider=None):
+        self.frontier.done(self.frontier.fingerprint(request))
+        return None
