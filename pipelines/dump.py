@@ -9,7 +9,7 @@ A crawl that is killed keeps every record synced before the kill; the next run w
 folds the journal into ``records.jsonl`` at once and goes on. Journal and base are removed when a
 job finishes.
 
-Re-running a crawl into the same OUT updates lines in place instead of adding duplicates. When one
+Lines are sorted by record id. Re-running a crawl into the same OUT updates lines in place instead of adding duplicates. When one
 crawl meets the same id twice (a report page and its attachment, a re-post), the record with more
 table values is kept. A record replacing one from an earlier crawl whose source (WARC record)
 differs keeps the earlier versions in ``revisions`` (oldest first): ``{"fetched_at", "warc_file",
@@ -188,8 +188,9 @@ class RecordDump:
         return True
 
     def write(self) -> None:
+        """The consolidated dump, sorted by id: parsing finishes in any order, the file does not."""
         records = []
-        for rid, record in self.records.items():
+        for rid, record in sorted(self.records.items()):
             try:
                 dumps_line(record)
             except (ValueError, TypeError, RecursionError) as exc:   # added without `add` (replay)
