@@ -24,6 +24,7 @@ import logging
 import os
 import pickle
 import shutil
+import zlib
 from typing import Any
 
 from scrapy import signals
@@ -81,7 +82,7 @@ class Frontier:
         requests = []
         for fp, blob in pending.items():
             try:
-                requests.append(request_from_dict(pickle.loads(base64.b64decode(blob)), spider=spider))
+                requests.append(request_from_dict(pickle.loads(zlib.decompress(base64.b64decode(blob))), spider=spider))
             except Exception as exc:   # a callback renamed since: the URL is fetched again from its page
                 logger.warning("frontier: request %s not restorable (%s)", fp, exc)
                 seen.pop(fp, None)
@@ -117,7 +118,7 @@ class Frontier:
     def accepted(self, request, spider=None) -> bool:
         """Journal an accepted request; False when it cannot be pickled (kept in memory only)."""
         try:
-            blob = base64.b64encode(pickle.dumps(request.to_dict(spider=spider), protocol=4)).decode("ascii")
+            blob = base64.b64encode(zlib.compress(pickle.dumps(request.to_dict(spider=spider), protocol=4))).decode("ascii")
         except Exception as exc:
             logger.warning("frontier: %s cannot be saved (%s): lost if the crawl is killed", request.url, exc)
             if self.crawler is not None and self.crawler.stats is not None:
@@ -158,7 +159,7 @@ class Frontier:
         try:
             self.journal.close()
         except OutputError as exc:
-            logger.error("%s", exc)
+            self._failed(exc)
         if reason == "finished" and not self.failed:
             shutil.rmtree(self.directory, ignore_errors=True)
 

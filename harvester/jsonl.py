@@ -95,6 +95,32 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def _drop_partial_tail(path: str) -> None:
+    """A line cut by a crash or a full disk is cut off, so the next line does not glue onto it."""
+    try:
+        with open(path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if not size:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                fh.seek(start)
+                chunk = fh.read(end - start)
+                nl = chunk.rfind(b"\n")
+                if nl >= 0:
+                    fh.truncate(start + nl + 1)
+                    return
+                end = start
+            fh.truncate(0)
+        logger.warning("%s: a line cut short by an earlier failure was removed", path)
+    except FileNotFoundError:
+        return
+
+
 class Journal:
     """An append-only JSONL file: `append` writes and flushes a line; `sync` fsyncs and returns the
     payloads appended since the last sync (now durable). `sync` runs by itself every `batch` lines
@@ -116,6 +142,7 @@ class Journal:
         if self._fh is None:
             try:
                 os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+                _drop_partial_tail(self.path)
                 self._fh = open(self.path, "a", encoding="utf-8")
             except OSError as exc:
                 raise output_error(self.path, exc) from None

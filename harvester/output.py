@@ -24,7 +24,8 @@ def output_failed(crawler, exc: BaseException) -> None:
         return
     logger.error("output failed, stopping the crawl: %s", exc)
     engine = getattr(crawler, "engine", None)
-    if engine is not None and getattr(engine, "running", True):
+    if engine is not None and engine.running and engine.spider is not None:
         from scrapy.utils.defer import deferred_from_coro
 
-        deferred_from_coro(engine.close_spider_async(reason=FINISH_REASON))
+        d = deferred_from_coro(engine.close_spider_async(reason=FINISH_REASON))
+        d.addErrback(lambda f: logger.debug("close after output failure: %s", f.getErrorMessage()))

@@ -74,6 +74,8 @@ class CrawlState:
         self.trusted_records: set[str] | None = None   # record ids the dump confirmed (None: no dump)
         self.journal = Journal(journal_path(self.path), sort_keys=True)
         self.saved = False
+        self.failed = False
+        self.crawler = None
 
     # -- Scrapy -----------------------------------------------------------------------------------
     @classmethod
@@ -81,7 +83,9 @@ class CrawlState:
         path = crawler.settings.get("CRAWL_STATE_PATH")
         if not path:
             raise NotConfigured("CRAWL_STATE_PATH is not set")
-        state = cls(path, crawler.stats).load()
+        state = cls(path, crawler.stats)
+        state.crawler = crawler
+        state.load()
         crawler.signals.connect(state.spider_closed, signal=signals.spider_closed)
         if crawler.stats is not None:
             crawler.stats.set_value("state/loaded", len(state.entries))
@@ -91,9 +95,9 @@ class CrawlState:
         try:
             self.save()
         except OutputError as exc:
-            logger.error("%s", exc)
-            if self.stats is not None:
-                self.stats.set_value("output/error", str(exc))
+            from harvester.output import output_failed
+
+            output_failed(self.crawler, exc)
             return
         if self.stats is not None:
             self.stats.set_value("state/entries", len(self.entries))
@@ -137,7 +141,17 @@ class CrawlState:
 
     def _commit(self, entry: dict[str, Any]) -> None:
         self.entries[entry["url"]] = entry
-        self.journal.append(dumps_line(entry, sort_keys=True))
+        if self.failed:
+            return
+        try:
+            self.journal.append(dumps_line(entry, sort_keys=True))
+        except OutputError as exc:
+            self.failed = True
+            if self.crawler is None:
+                raise
+            from harvester.output import output_failed
+
+            output_failed(self.crawler, exc)
 
     # -- queries ----------------------------------------------------------------------------------
     def get(self, url: str) -> dict[str, Any] | None:

@@ -278,7 +278,8 @@ class WarcCaptureMiddleware:
             self._inc("warc/write_errors")
             from harvester.output import output_failed
 
-            output_failed(getattr(self, "crawler", None), exc)
+            output_failed(getattr(self, "crawler", None),
+                          OSError(f"cannot write WARC records in {self.writer.directory}: {exc.strerror or exc}"))
             return response
         except Exception:
             logger.exception("WARC: could not store %s", response.url)
