@@ -24,10 +24,11 @@ import logging
 import os
 import pickle
 import shutil
+import weakref
 import zlib
 from typing import Any
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.core.scheduler import Scheduler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.request import request_from_dict
@@ -47,7 +48,8 @@ class Frontier:
         self.path = os.path.join(directory, JOURNAL_NAME)
         self.crawler = crawler
         self.journal = Journal(self.path, batch=256, interval=2.0)
-        self.open_work: dict[str, int] = {}   # fingerprint → callbacks + items still running
+        self.open_work: dict[str, int] = {}   # fingerprint → callback, items, child requests still open
+        self.parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # child request → parent fp
         self.live: set[str] = set()
         self.failed = False
 
@@ -134,12 +136,22 @@ class Frontier:
             self.live.discard(fp)
             self._write({"fp": fp, "done": True})
 
-    def work_started(self, request, count: int = 1) -> None:
+    def work_started(self, request) -> str:
+        """One more piece of work (the callback, an item, a child request) open for `request`."""
         fp = self.fingerprint(request)
-        self.open_work[fp] = self.open_work.get(fp, 0) + count
+        self.open_work[fp] = self.open_work.get(fp, 0) + 1
+        return fp
 
-    def work_finished(self, request) -> None:
-        fp = self.fingerprint(request)
+    def child_yielded(self, child, parent) -> None:
+        """A callback yielded `child`: its parent is not finished before the scheduler has it."""
+        self.parents[child] = self.work_started(parent)
+
+    def child_scheduled(self, child) -> None:
+        fp = self.parents.pop(child, None)
+        if fp is not None:
+            self.work_finished(fp)
+
+    def work_finished(self, fp: str) -> None:
         n = self.open_work.get(fp)
         if n is None:
             return
@@ -153,7 +165,7 @@ class Frontier:
     def item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
         request = getattr(response, "request", None)
         if request is not None:
-            self.work_finished(request)
+            self.work_finished(self.fingerprint(request))
 
     def spider_closed(self, spider=None, reason=None) -> None:
         try:
@@ -190,17 +202,20 @@ class ResumableScheduler(Scheduler):
 
     def enqueue_request(self, request) -> bool:
         accepted = super().enqueue_request(request)
-        if accepted and self.frontier is not None:
-            self.frontier.accepted(request, self.spider)
-            redirected = request.meta.get("redirect_urls")
-            if redirected:   # the hop that led here is finished: its answer was this redirect
-                self.frontier.done(self.frontier.fingerprint(request.replace(url=redirected[-1])))
+        if self.frontier is not None:
+            if accepted:
+                self.frontier.accepted(request, self.spider)
+                redirected = request.meta.get("redirect_urls")
+                if redirected:   # the hop that led here is finished: its answer was this redirect
+                    self.frontier.done(self.frontier.fingerprint(request.replace(url=redirected[-1])))
+            self.frontier.child_scheduled(request)
         return accepted
 
 
 class FrontierSpiderMiddleware:
     """Spider middleware (priority 0): a request is finished when its callback's (or errback's)
-    output is consumed and the items it yielded went through the pipelines."""
+    output is consumed, the items it yielded went through the pipelines and the requests it
+    yielded reached the scheduler."""
 
     def __init__(self, frontier: Frontier):
         self.frontier = frontier
@@ -211,31 +226,31 @@ class FrontierSpiderMiddleware:
 
     def process_spider_output(self, response, result, spider=None):
         request = response.request
-        self.frontier.work_started(request)
+        fp = self.frontier.work_started(request)
         try:
             for out in result:
-                if _is_item(out):
-                    self.frontier.work_started(request)
+                self._track(out, request)
                 yield out
         finally:
-            self.frontier.work_finished(request)
+            self.frontier.work_finished(fp)
 
     async def process_spider_output_async(self, response, result, spider=None):
         request = response.request
-        self.frontier.work_started(request)
+        fp = self.frontier.work_started(request)
         try:
             async for out in result:
-                if _is_item(out):
-                    self.frontier.work_started(request)
+                self._track(out, request)
                 yield out
         finally:
-            self.frontier.work_finished(request)
+            self.frontier.work_finished(fp)
 
-
-def _is_item(out: Any) -> bool:
-    from scrapy import Request
-
-    return out is not None and not isinstance(out, Request)
+    def _track(self, out: Any, request) -> None:
+        # the engine may take outputs from a queue after the callback ended: each one is open work
+        # until the pipelines finished it (item signals) or the scheduler has it (child request)
+        if isinstance(out, Request):
+            self.frontier.child_yielded(out, request)
+        elif out is not None:
+            self.frontier.work_started(request)
 
 
 class FrontierFailureMiddleware:
