@@ -59,7 +59,9 @@ class Frontier:
         if not directory:
             raise NotConfigured("FRONTIER_DIR is not set")
         ext = cls(os.fspath(directory), crawler)
-        for sig in (signals.item_scraped, signals.item_dropped, signals.item_error):
+        # an item that was not stored (output failed) or failed in a pipeline leaves its request
+        # unfinished: a resumed crawl fetches it again
+        for sig in (signals.item_scraped, signals.item_dropped):
             crawler.signals.connect(ext.item_done, signal=sig)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -162,7 +164,11 @@ class Frontier:
             self.open_work[fp] = n - 1
 
     # -- signals ----------------------------------------------------------------------------------
-    def item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
+    def item_done(self, item=None, response=None, spider=None, exception=None, **kwargs) -> None:
+        from harvester.output import NotStored
+
+        if isinstance(exception, NotStored):
+            return
         request = getattr(response, "request", None)
         if request is not None:
             self.work_finished(self.fingerprint(request))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from scrapy.exceptions import DropItem
+
 logger = logging.getLogger(__name__)
 
 FINISH_REASON = "output_error"
@@ -29,3 +31,12 @@ def output_failed(crawler, exc: BaseException) -> None:
 
         d = deferred_from_coro(engine.close_spider_async(reason=FINISH_REASON))
         d.addErrback(lambda f: logger.debug("close after output failure: %s", f.getErrorMessage()))
+
+
+class NotStored(DropItem):
+    """An item whose record could not be stored because output failed: dropped quietly (the
+    failure was reported once), and its request stays unfinished so a resumed crawl fetches it
+    again (`harvester.frontier`)."""
+
+    def __init__(self, message: str = "record not stored: output failed"):
+        super().__init__(message, log_level="DEBUG")

@@ -36,6 +36,7 @@ from typing import Any
 
 from scrapy.exceptions import NotConfigured
 
+from harvester.output import NotStored
 from harvester.jsonl import Journal, OutputError, dumps_line, journal_path, read_jsonl, write_jsonl_atomic
 
 logger = logging.getLogger(__name__)
@@ -264,8 +265,8 @@ class DumpPipeline:
             self.state.trust_records(self.dump.records)
 
     def process_item(self, item, spider=None):
-        if self.failed:
-            return item
+        if self.failed:   # its request stays unfinished and is fetched again on resume
+            raise NotStored()
         if item.get("unchanged"):
             self.unchanged += 1
             if item.get("record_id") and item["record_id"] not in self.dump.records:
@@ -280,6 +281,7 @@ class DumpPipeline:
                 self.dump.add(record, item.get("state_key") or item.get("url"))
             except OutputError as exc:
                 self._failed(exc)
+                raise NotStored() from None
         return item
 
     def close_spider(self, spider=None):

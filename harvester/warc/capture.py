@@ -280,7 +280,8 @@ class WarcCaptureMiddleware:
 
             output_failed(getattr(self, "crawler", None),
                           OSError(f"cannot write WARC records in {self.writer.directory}: {exc.strerror or exc}"))
-            return response
+            # not archived, so not used: the request stays unfinished and is fetched again on resume
+            raise IgnoreRequest(f"not archived: {response.url}") from None
         except Exception:
             logger.exception("WARC: could not store %s", response.url)
             self._inc("warc/write_errors")
