@@ -176,7 +176,7 @@ def test_disk_full_stops_the_crawl_with_one_line_and_damages_nothing(sim_large):
 
 
 # --- a hostile slow document among normal ones -----------------------------------------------------
-HOSTILE_N = 45   # 45×45 cells each spanning 50×50: ≈ 6 s of parsing on an idle core, ≈ 0.3 GB
+HOSTILE_N = 55   # 55×55 cells each spanning 50×50: ≈ 12 s of parsing on an idle core, ≈ 0.5 GB
 
 
 class HostileServer(http.server.ThreadingHTTPServer):
@@ -218,7 +218,7 @@ def test_a_hostile_slow_document_does_not_hold_up_the_others(tmp_path):
     from harvester.registry import portal_row, write_registry
     from harvester.sim import start_simulator
 
-    timeout = 3.0
+    timeout = 5.0
     sim = start_simulator(base_ip_start=40)
     server, served = hostile_server("127.0.0.39")
     try:
@@ -230,18 +230,20 @@ def test_a_hostile_slow_document_does_not_hold_up_the_others(tmp_path):
                              provenance={"source": "tests", "evidence": "hostile document", "seen_year": None},
                              verified=False)
         registry = tmp_path / "registry.jsonl"
-        write_registry([hostile] + sim.registry_rows(), registry)
+        # HTML reports only: a PDF may take seconds to parse on a busy machine, an HTML report ms
+        html_rows = [r for r in sim.registry_rows() if "'attachments'" not in r["hints"]["notes"]]
+        write_registry([hostile] + html_rows, registry)
         proc = run_cli_crawl(registry, tmp_path / "out", "-s", f"PARSE_TIMEOUT={timeout}")
         assert proc.returncode == 0, proc.stderr[-3000:]
         records = list(dump_of(tmp_path / "out").values())
         limited = [r for r in records if any("time limit" in w for w in r["warnings"])]
         assert [r["source"]["url"] for r in limited] == [url]
-        assert limited[0]["warnings"][-1].startswith("not parsed: time limit of 3 s exceeded")
+        assert limited[0]["warnings"][-1].startswith("not parsed: time limit of 5 s exceeded")
         # every normal report was parsed (the pool survived the killed worker)
-        expected = {e["url"] for e in sim.expected_reports(include_large=False)}
-        parsed = {r["source"]["url"] for r in records if r["requests"] is not None or r["active_disclosure"]}
-        assert expected <= parsed | {r["source"].get("detail_url") for r in records}
-        assert len(records) >= len({(e["agency"], e["year"]) for e in sim.expected_reports(False)}) + 1
+        expected = [e for e in sim.expected_reports(include_large=False) if e["portal"] != "attachments"]
+        parsed = {r["source"]["url"] for r in records if r["requests"] is not None}
+        assert {e["url"] for e in expected} <= parsed
+        assert len(records) == len({(e["agency"], e["year"]) for e in expected}) + 1
         # downloads went on while the hostile document was being parsed: with parsing on the
         # reactor, nothing would be fetched between its download and the end of its parse
         t0 = served[0]
