@@ -163,6 +163,7 @@ def main() -> None:
 
     sim = start_simulator(large_pages=args.pages)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-crawl-"))
+    tmp.chmod(0o755)   # nginx workers run as an unprivileged user when started by root
     nginx = None
     try:
         portal = sim.portal("large")
