@@ -47,7 +47,7 @@ class Frontier:
         self.directory = directory
         self.path = os.path.join(directory, JOURNAL_NAME)
         self.crawler = crawler
-        self.journal = Journal(self.path, batch=256, interval=2.0)
+        self.journal = Journal(self.path, batch=1024, interval=5.0)
         self.open_work: dict[str, int] = {}   # fingerprint → callback, items, child requests still open
         self.parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # child request → parent fp
         self.live: set[str] = set()

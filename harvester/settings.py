@@ -94,8 +94,8 @@ WARC_MAX_SIZE = 1_000_000_000
 DUMP_PATH = None
 
 # Dump durability (harvester.pipelines.dump): journal fsync batches.
-DUMP_SYNC_EVERY = 64
-DUMP_SYNC_SECONDS = 1.0
+DUMP_SYNC_EVERY = 256
+DUMP_SYNC_SECONDS = 2.0
 
 # Parsing in a process pool (harvester.parsepool): 0 = one worker per core; -1 = in the crawl process.
 PARSE_WORKERS = 0

@@ -72,7 +72,7 @@ class CrawlState:
         self.pending: dict[str, dict[str, Any]] = {}   # waiting for their record to be durable
         self.durable_first: dict[str, str] = {}        # record durable before its page was observed
         self.trusted_records: set[str] | None = None   # record ids the dump confirmed (None: no dump)
-        self.journal = Journal(journal_path(self.path), sort_keys=True)
+        self.journal = Journal(journal_path(self.path), batch=256, interval=5.0, sort_keys=True)
         self.saved = False
         self.failed = False
         self.crawler = None

@@ -23,7 +23,7 @@ the other records. With a crawl state (``harvester.state``), a URL's state entry
 its record is fsynced (``CrawlState.record_durable``), and the state trusts only entries whose
 record is in the dump. A write failure stops the crawl with one line (``harvester.output``).
 
-Settings: ``DUMP_PATH`` (required), ``DUMP_SYNC_EVERY`` (64), ``DUMP_SYNC_SECONDS`` (1.0). Stats:
+Settings: ``DUMP_PATH`` (required), ``DUMP_SYNC_EVERY`` (256), ``DUMP_SYNC_SECONDS`` (2.0). Stats:
 ``dump/records``, ``dump/new``, ``dump/updated``, ``dump/unchanged``, ``dump/recovered``,
 ``dump/unserialisable``, ``dump/unchanged_missing``.
 """
