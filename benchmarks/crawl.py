@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import resource
 import shutil
 import signal
 import socket
@@ -125,18 +126,26 @@ http {{
     raise SystemExit("nginx did not start within 30 s")
 
 
+def run_measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+    """The finished process and the CPU seconds it and its descendants (parse workers) used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return proc, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def harvester_crawl(registry: pathlib.Path, out: pathlib.Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry), "--out", str(out),
            "--loopback", "-s", "LOG_LEVEL=WARNING"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    proc, cpu = run_measured(cmd)
     if proc.returncode:
         raise SystemExit(f"crawl failed: {proc.stderr[-2000:]}")
     data = json.loads((out / "crawl-stats.json").read_text(encoding="utf-8"))
     s, stats = data["summary"], data["stats"]
     secs = float(stats.get("elapsed_time_seconds") or s["elapsed_s"])
     return {"pages": s["pages"], "records": s["records"], "seconds": secs, "pps": s["pages"] / secs,
-            "warc_bytes": s["warc_bytes"]}
+            "warc_bytes": s["warc_bytes"], "cpu": cpu}
 
 
 def fetch_only(urls: list[str], work: pathlib.Path) -> dict:
@@ -144,12 +153,11 @@ def fetch_only(urls: list[str], work: pathlib.Path) -> dict:
     listfile.write_text(json.dumps(urls))
     out = work / "fetch-only"
     shutil.rmtree(out, ignore_errors=True)
-    proc = subprocess.run([sys.executable, "-c", FETCH_ONLY, str(listfile), str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1800)
+    proc, cpu = run_measured([sys.executable, "-c", FETCH_ONLY, str(listfile), str(out)])
     if proc.returncode:
         raise SystemExit(f"fetch-only spider failed: {proc.stderr[-2000:]}")
     r = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"pages": r["pages"], "seconds": r["seconds"], "pps": r["pages"] / r["seconds"]}
+    return {"pages": r["pages"], "seconds": r["seconds"], "pps": r["pages"] / r["seconds"], "cpu": cpu}
 
 
 def main() -> None:
@@ -188,18 +196,21 @@ def main() -> None:
         registry = tmp / "registry.jsonl"
         write_registry([row], registry)
         print(f"large portal: {portal.n_lists} list pages + {portal.n_details} report pages, served by {server}")
-        print(f"{'run':<46}{'pages':>7}{'records':>9}{'seconds':>9}{'pages/s':>9}")
-        ratios = []
+        print(f"{'run':<46}{'pages':>7}{'records':>9}{'seconds':>9}{'pages/s':>9}{'CPU s':>8}")
+        ratios, cpu_ratios = [], []
         for n in range(1, args.rounds + 1):
             plain = fetch_only(urls, tmp)
             full = harvester_crawl(registry, tmp / "out")
             ratios.append(full["pps"] / plain["pps"])
+            cpu_ratios.append(full["cpu"] / plain["cpu"])
             print(f"{f'round {n}: plain Scrapy, fetch only':<46}{plain['pages']:>7}{'-':>9}"
-                  f"{plain['seconds']:>9.2f}{plain['pps']:>9.1f}")
+                  f"{plain['seconds']:>9.2f}{plain['pps']:>9.1f}{plain['cpu']:>8.1f}")
             print(f"{f'round {n}: harvester (WARC + parse + dump)':<46}{full['pages']:>7}{full['records']:>9}"
-                  f"{full['seconds']:>9.2f}{full['pps']:>9.1f}   ratio {ratios[-1]:.2f}")
+                  f"{full['seconds']:>9.2f}{full['pps']:>9.1f}{full['cpu']:>8.1f}   ratio {ratios[-1]:.2f}")
         print(f"harvester / plain fetch-only throughput: median {statistics.median(ratios):.2f} "
               f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+        print(f"CPU seconds, harvester / plain fetch-only: median {statistics.median(cpu_ratios):.2f} "
+              f"(the work the harvester adds: discovery, WARC, parsing, dump)")
     finally:
         if nginx is not None:
             nginx.send_signal(signal.SIGQUIT)

@@ -115,7 +115,7 @@ class Frontier:
 
     def _failed(self, exc: OutputError) -> None:
         self.failed = True
-        from harvester.output import output_failed
+        from harvester.outputfailure import output_failed
 
         output_failed(self.crawler, exc)
 
@@ -165,7 +165,7 @@ class Frontier:
 
     # -- signals ----------------------------------------------------------------------------------
     def item_done(self, item=None, response=None, spider=None, exception=None, **kwargs) -> None:
-        from harvester.output import NotStored
+        from harvester.outputfailure import NotStored
 
         if isinstance(exception, NotStored):
             return

@@ -95,7 +95,7 @@ class CrawlState:
         try:
             self.save()
         except OutputError as exc:
-            from harvester.output import output_failed
+            from harvester.outputfailure import output_failed
 
             output_failed(self.crawler, exc)
             return
@@ -149,7 +149,7 @@ class CrawlState:
             self.failed = True
             if self.crawler is None:
                 raise
-            from harvester.output import output_failed
+            from harvester.outputfailure import output_failed
 
             output_failed(self.crawler, exc)
 

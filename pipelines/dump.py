@@ -21,7 +21,7 @@ int of more than 4,300 digits, NaN, a lone surrogate) is replaced by a minimal r
 year, title, source) with a warning, counted (``dump/unserialisable``) and logged; it never costs
 the other records. With a crawl state (``harvester.state``), a URL's state entry is saved only after
 its record is fsynced (``CrawlState.record_durable``), and the state trusts only entries whose
-record is in the dump. A write failure stops the crawl with one line (``harvester.output``).
+record is in the dump. A write failure stops the crawl with one line (``harvester.outputfailure``).
 
 Settings: ``DUMP_PATH`` (required), ``DUMP_SYNC_EVERY`` (256), ``DUMP_SYNC_SECONDS`` (2.0). Stats:
 ``dump/records``, ``dump/new``, ``dump/updated``, ``dump/unchanged``, ``dump/recovered``,
@@ -36,7 +36,7 @@ from typing import Any
 
 from scrapy.exceptions import NotConfigured
 
-from harvester.output import NotStored
+from harvester.outputfailure import NotStored
 from harvester.jsonl import Journal, OutputError, dumps_line, journal_path, read_jsonl, write_jsonl_atomic
 
 logger = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ class DumpPipeline:
     def _failed(self, exc: OutputError) -> None:
         self.failed = True
         if self.crawler is not None:
-            from harvester.output import output_failed
+            from harvester.outputfailure import output_failed
 
             output_failed(self.crawler, exc)
         else:

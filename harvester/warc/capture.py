@@ -274,9 +274,9 @@ class WarcCaptureMiddleware:
                     ip_address=ip,
                     truncated=_truncation(response),
                 )
-        except OSError as exc:   # disk full, folder gone: stop the crawl, one line (harvester.output)
+        except OSError as exc:   # disk full, folder gone: stop the crawl, one line (harvester.outputfailure)
             self._inc("warc/write_errors")
-            from harvester.output import output_failed
+            from harvester.outputfailure import output_failed
 
             output_failed(getattr(self, "crawler", None),
                           OSError(f"cannot write WARC records in {self.writer.directory}: {exc.strerror or exc}"))
