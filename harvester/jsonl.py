@@ -62,14 +62,26 @@ def write_jsonl_atomic(path: str, objects: Iterable[dict[str, Any]], **dumps: An
 
     Every object must serialise (callers check with `dumps_line` first); OutputError when the
     file system refuses, and the earlier file is then left as it was."""
+    _write_atomic(path, (dumps_line(obj, **dumps) for obj in objects))
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """One JSON document (indented), written like write_jsonl_atomic."""
+    _write_atomic(path, [json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n"])
+
+
+def _write_atomic(path: str, chunks: Iterable[str]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + "-", suffix=".tmp")
+        # mkstemp creates 0600; the renamed file gets the mode open() would give (0666 & ~umask),
+        # so whoever publishes the dump can read it.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for obj in objects:
-                fh.write(dumps_line(obj, **dumps))
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -80,6 +92,20 @@ def write_jsonl_atomic(path: str, objects: Iterable[dict[str, Any]], **dumps: An
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def current_umask() -> int:
+    """The process umask: from /proc (Linux) without touching it; elsewhere set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: str) -> None:

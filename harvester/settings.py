@@ -72,25 +72,37 @@ SPIDER_MIDDLEWARES = {
     # nearest the engine: a request is finished when its callback's output is consumed
     "harvester.frontier.FrontierSpiderMiddleware": 0,
 }
-EXTENSIONS = {
-    "harvester.state.CrawlState": 0,     # re-crawl state; others use crawler.get_extension(CrawlState)
-    "harvester.frontier.Frontier": 0,    # crash-safe frontier journal (OUT/job/)
-}
 # Requests accepted and finished are journaled, so `kill -9` + the same command resumes.
 SCHEDULER = "harvester.frontier.ResumableScheduler"
-FRONTIER_DIR = None           # crawl_settings() sets OUT/job
+FRONTIER_DIR = None           # default OUTPUT_DIR/job (harvester.output.OutputFolder)
 
 ITEM_PIPELINES = {
     "harvester.pipelines.parse.ParsePipeline": 300,
     "harvester.pipelines.dump.DumpPipeline": 800,
+    # last: drop raw bytes so feed exports (-o items.jsonl) can write the items
+    "harvester.pipelines.feed.FeedItemPipeline": 900,
 }
 
-# WARC capture (harvester.warc.capture); crawl_settings() points these at OUT/.
+# Output folder (harvester.output): WARC_DIR, WARC_CDXJ_PATH, DUMP_PATH, CRAWL_STATE_PATH derive from
+# OUTPUT_DIR unless set on their own; run-summary.json and crawl-stats.json are written into it.
+ADDONS = {"harvester.output.OutputFolder": 0}
+OUTPUT_DIR = "out/crawl"
+
+# Progress on stderr whatever LOG_LEVEL says, per-portal counts, the run summary (harvester.progress).
+EXTENSIONS = {
+    "harvester.progress.CrawlProgress": 500,
+    "harvester.state.CrawlState": 0,     # re-crawl state; others use crawler.get_extension(CrawlState)
+    "harvester.frontier.Frontier": 0,    # crash-safe frontier journal (OUTPUT_DIR/job/)
+}
+PROGRESS = "auto"             # auto: a live bar on a terminal, plain lines otherwise; bar, lines, off
+PROGRESS_INTERVAL = 30.0      # seconds between plain progress lines
+
+# WARC capture (harvester.warc.capture); WARC_DIR / WARC_CDXJ_PATH default to OUTPUT_DIR/warc, /index.cdxj.
 WARC_ENABLED = True
 WARC_PREFIX = "harvester"
 WARC_MAX_SIZE = 1_000_000_000
 
-# Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
+# Where the dump goes (harvester.pipelines.dump); default OUTPUT_DIR/reports/records.jsonl.
 DUMP_PATH = None
 
 # Dump durability (harvester.pipelines.dump): journal fsync batches.
@@ -102,7 +114,7 @@ PARSE_WORKERS = 0
 PARSE_TIMEOUT = 60.0                  # seconds per document
 PARSE_MEMORY_LIMIT = 2 * 1024 ** 3    # bytes of address space per worker
 
-# Crawl state (harvester.state): conditional re-crawls; crawl_settings() sets it to OUT/state.jsonl.
+# Crawl state (harvester.state): conditional re-crawls; default OUTPUT_DIR/state.jsonl.
 CRAWL_STATE_PATH = None
 
 # The demo / test / benchmark profile for the loopback simulator.
@@ -115,4 +127,5 @@ LOOPBACK_PROFILE = {
     "RETRY_BACKOFF_BASE": 0.2,
     "DOWNLOAD_TIMEOUT": 20,
     "LOGSTATS_INTERVAL": 10.0,
+    "PROGRESS_INTERVAL": 5.0,
 }

@@ -100,10 +100,13 @@ class DiscoverySpider(scrapy.Spider):
         from scrapy.spidermiddlewares.httperror import HttpError
 
         request = failure.request
+        portal = request.meta.get("portal")     # per-portal counts: harvester.progress
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             self.crawler.stats.inc_value("discovery/refused")
+            self.crawler.stats.inc_value(f"discovery/refused/portal/{portal}")
             return
         self.crawler.stats.inc_value("discovery/failed_fetches")
+        self.crawler.stats.inc_value(f"discovery/failed_fetches/portal/{portal}")
         status = getattr(getattr(failure.value, "response", None), "status", None)
         logger.warning("fetch failed: %s (%s)", request.url,
                        f"HTTP {status}" if status else failure.getErrorMessage() or failure.type.__name__)
