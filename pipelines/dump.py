@@ -121,6 +121,7 @@ class RecordDump:
             self.records = dict(self.previous)
             for rec in read_jsonl(self.path):   # consolidated since the base: this job's too
                 if rec.get("id") and rec["id"] not in self.records:
+                    self._count(rec["id"])
                     self.records[rec["id"]] = rec
                     self.seen_this_run.add(rec["id"])
         else:
@@ -147,6 +148,9 @@ class RecordDump:
                     os.link(self.path, self.base_path)   # the atomic rewrite replaces the name, not the inode
                 except OSError:
                     shutil.copyfile(self.path, self.base_path)
+            else:   # a first crawl: an empty base, so a resumed job knows nothing came before it
+                os.makedirs(os.path.dirname(self.base_path), exist_ok=True)
+                open(self.base_path, "w").close()
         except OSError as exc:
             raise OutputError(f"cannot write {self.base_path}: {exc.strerror or exc}") from None
 

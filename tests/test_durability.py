@@ -86,6 +86,23 @@ def test_records_reach_the_journal_as_they_are_added_and_survive_a_kill(tmp_path
     assert not os.path.exists(journal_path(str(path))) and not os.path.exists(resumed.base_path)
 
 
+def test_a_first_crawl_killed_twice_adds_no_revisions(tmp_path):
+    path = tmp_path / "records.jsonl"
+    for attempt in range(3):                        # killed, killed, then runs to its end
+        dump = RecordDump(path)
+        dump.open()
+        again = record("x")
+        again["source"]["warc_record_id"] = f"<urn:x-{attempt}>"   # in flight at the kill: fetched again
+        dump.add(again)
+        dump.add(record(f"n{attempt}"))
+    dump.close()
+    dump.finish()
+    got = {r["id"]: r for r in lines(path)}
+    assert sorted(got) == ["n0-record", "n1-record", "n2-record", "x-record"]
+    assert all("revisions" not in r for r in got.values())
+    assert dump.new == 4 and dump.updated == 0
+
+
 def test_a_cut_journal_line_is_dropped_not_fatal(tmp_path):
     path = tmp_path / "records.jsonl"
     dump = RecordDump(path)

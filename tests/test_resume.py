@@ -157,7 +157,7 @@ def test_disk_full_stops_the_crawl_with_one_line_and_damages_nothing(sim_large):
         assert "OUTPUT FAILED" in proc.stdout
         # stopped promptly: far from every page of the portal
         assert took < CRAWL_TIMEOUT
-        pages = int(next(line.split()[-1] for line in proc.stdout.splitlines() if line.startswith("pages fetched")))
+        pages = int(next(line.split()[-1] for line in proc.stdout.splitlines() if line.strip().startswith("pages fetched")))
         assert pages < LARGE_PAGES / 2
         # nothing already written is damaged: every line of every JSONL file reads back
         for path in list(out.rglob("*.jsonl")) + list(out.rglob("*.journal")):
