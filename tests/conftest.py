@@ -50,6 +50,26 @@ def run_cli_crawl(registry: pathlib.Path, out: pathlib.Path, *extra: str):
                           cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT)
 
 
+def wait_for(condition, cap: float = 120.0, what: str = "condition") -> None:
+    """Poll `condition` until true; AssertionError after `cap` seconds (generous: busy CI)."""
+    import time
+
+    deadline = time.monotonic() + cap
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {cap:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def span_table(n: int) -> bytes:
+    """A hostile report page: n×n cells each spanning 50×50 (parse time grows with n³: n=55 ≈ 12 s
+    and ≈ 0.5 GB on an idle core, n=70 ≈ 25 s and ≈ 0.8 GB)."""
+    rows = "".join("<tr>" + "".join(f'<td rowspan="50" colspan="50">{i * j}</td>' for j in range(n)) + "</tr>"
+                   for i in range(n))
+    title = "2020年测试县人民政府信息公开工作年度报告"
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1><table>{rows}</table></body></html>".encode()
+
+
 def _records(out: pathlib.Path) -> list[dict]:
     path = out / "reports" / "records.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -9,6 +9,7 @@ import pathlib
 import time
 
 import pytest
+from conftest import span_table
 
 from harvester.jsonl import journal_path, read_jsonl
 from harvester.pipelines.dump import RecordDump, UNSERIALISABLE
@@ -163,14 +164,6 @@ def test_state_journal_survives_a_kill(tmp_path):
 
 
 # --- the parse pool: real worker processes ---------------------------------------------------------
-def span_table(n: int) -> bytes:
-    """Label-free 50×50-span cells: parse time grows with n³ (n=70: ≈25 s and ≈0.8 GB)."""
-    rows = "".join("<tr>" + "".join(f'<td rowspan="50" colspan="50">{i * j}</td>' for j in range(n)) + "</tr>"
-                   for i in range(n))
-    title = "2020年测试县人民政府信息公开工作年度报告"
-    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1><table>{rows}</table></body></html>".encode()
-
-
 def item(body: bytes, name: str) -> dict:
     return {"url": f"http://127.0.0.9/{name}.html", "body": body, "content_type": "text/html; charset=utf-8",
             "warc": {"warc_file": "a.warc.gz", "warc_offset": 7, "warc_record_id": "<urn:x>"}}
@@ -178,7 +171,7 @@ def item(body: bytes, name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def seed_html():
-    from tests.conftest import CORPUS
+    from conftest import CORPUS
 
     return (CORPUS / "real" / "shuyang-fgj-2023.html").read_bytes()
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.conftest import CRAWL_TIMEOUT, ROOT, run_cli_crawl
+from conftest import CRAWL_TIMEOUT, ROOT, run_cli_crawl, span_table, wait_for
 
 LARGE_PAGES = 300
 
@@ -40,14 +40,6 @@ def dump_of(out: pathlib.Path) -> dict[str, dict]:
         rec["source"]["attachments"] = [strip(a) for a in rec["source"].get("attachments") or []]
         got[rec["id"]] = rec
     return got
-
-
-def wait_for(condition, cap: float = 240.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + cap
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {cap:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def journal_lines(path: pathlib.Path) -> int:
@@ -101,7 +93,7 @@ def test_kill_9_at_random_points_then_the_same_command_gives_the_same_dump(sim_l
                                    stderr=subprocess.DEVNULL)
         try:
             wait_for(lambda: crawler.poll() is not None or journal_lines(out / "job" / "frontier.jsonl") >= point,
-                     what=f"{point} frontier lines")
+                     cap=CRAWL_TIMEOUT, what=f"{point} frontier lines")
         finally:
             if crawler.poll() is None:
                 crawler.send_signal(signal.SIGKILL)
@@ -184,8 +176,6 @@ class HostileServer(http.server.ThreadingHTTPServer):
 
 
 def hostile_server(host: str):
-    from tests.test_durability import span_table
-
     body = span_table(HOSTILE_N)
     served: list[float] = []
 
