@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 DEFAULT_REGISTRY = pathlib.Path(__file__).resolve().parent.parent / "registry" / "portals.jsonl"
 
 KNOWN_KEYS = {"agency", "region", "level", "entry_urls", "allowed_hosts", "hints", "provenance", "verified"}
-KNOWN_HINTS = {"cms", "pagination", "list_endpoint", "allow_private", "notes", "column_url_template",
-               "known_report_urls"}
+# Each hint changes what the crawl does (spiders/discovery.py, spiders/pages/); `notes` is for people.
+KNOWN_HINTS = {"cms", "list_endpoint", "allow_private", "notes", "column_url_template", "known_report_urls",
+               "browser"}
 
 
 class RegistryError(ValueError):

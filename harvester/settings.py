@@ -67,6 +67,8 @@ DOWNLOADER_MIDDLEWARES = {
     "harvester.middlewares.retry.BackoffRetryMiddleware": 550,
     # raw bytes to WARC, before HttpCompressionMiddleware (590) decodes them
     "harvester.warc.capture.WarcCaptureMiddleware": 950,
+    # pages the spider asks to render: a real browser, and the archive of what it fetched
+    "harvester.middlewares.browser.BrowserMiddleware": 960,
 }
 SPIDER_MIDDLEWARES = {
     # nearest the engine: a request is finished when its callback's output is consumed
@@ -116,6 +118,29 @@ PARSE_MEMORY_LIMIT = 2 * 1024 ** 3    # bytes of address space per worker
 
 # Crawl state (harvester.state): conditional re-crawls; default OUTPUT_DIR/state.jsonl.
 CRAWL_STATE_PATH = None
+
+# A real browser only where nothing else works (harvester.middlewares.browser): requests without
+# meta["render"] go through Scrapy's own HTTP handler; Playwright cannot download browsers here,
+# so Debian's chromium is used. Bounded: one context, two pages, a page closed after 60 s.
+RENDER_ENABLED = True
+RENDER_SETTLE_MS = 500          # the DOM is settled after this long without a mutation…
+RENDER_SETTLE_MAX_MS = 5000     # …or after this long whatever happens
+RENDER_PAGE_TIMEOUT = 60.0      # seconds per rendered page in all; then it is closed, retried once
+DOWNLOAD_HANDLERS = {   # scrapy-playwright's, starting Playwright only when a page is rendered
+    "http": "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
+    "https": "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": "/usr/bin/chromium",
+    "headless": True,
+    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--disable-dev-shm-usage", "--js-flags=--max-old-space-size=256"],
+}
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000   # ms
+PLAYWRIGHT_PROCESS_REQUEST_HEADERS = "harvester.middlewares.browser.request_headers"
 
 # The demo / test / benchmark profile for the loopback simulator.
 LOOPBACK_PROFILE = {
