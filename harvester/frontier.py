@@ -24,6 +24,7 @@ import logging
 import os
 import pickle
 import shutil
+import uuid
 import weakref
 import zlib
 from typing import Any
@@ -38,6 +39,7 @@ from harvester.jsonl import Journal, OutputError, dumps_line, read_jsonl, write_
 logger = logging.getLogger(__name__)
 
 JOURNAL_NAME = "frontier.jsonl"
+ID_META = "frontier_id"   # the request's journal id (set when the scheduler accepts it)
 
 
 class Frontier:
@@ -48,8 +50,8 @@ class Frontier:
         self.path = os.path.join(directory, JOURNAL_NAME)
         self.crawler = crawler
         self.journal = Journal(self.path, batch=1024, interval=5.0)
-        self.open_work: dict[str, int] = {}   # fingerprint → callback, items, child requests still open
-        self.parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # child request → parent fp
+        self.open_work: dict[str, int] = {}   # journal id → callback, items, child requests still open
+        self.parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # child request → parent id
         self.live: set[str] = set()
         self.failed = False
 
@@ -69,31 +71,40 @@ class Frontier:
     def fingerprint(self, request) -> str:
         return self.crawler.request_fingerprinter.fingerprint(request).hex()
 
+    @staticmethod
+    def key(request) -> str | None:
+        """The request's journal id. Not its fingerprint: a page asked again on purpose (rendered
+        in the browser, dont_filter) has its parent's fingerprint. Retries and redirects copy meta,
+        so they carry the id of the request they replace."""
+        return request.meta.get(ID_META)
+
     # -- restore ----------------------------------------------------------------------------------
     def restore(self, spider) -> tuple[set[bytes], list]:
         """(seen fingerprints, unfinished requests) of a leftover journal; the journal is compacted."""
         seen: dict[str, None] = {}
-        pending: dict[str, str] = {}
+        pending: dict[str, tuple[str, str]] = {}
         for line in read_jsonl(self.path):
-            fp = line.get("fp")
-            if not fp:
+            rid = line.get("id")
+            if not rid:
                 continue
-            seen[fp] = None
+            if line.get("fp"):
+                seen[line["fp"]] = None
             if "req" in line:
-                pending[fp] = line["req"]
+                pending[rid] = (line.get("fp") or "", line["req"])
             elif line.get("done"):
-                pending.pop(fp, None)
+                pending.pop(rid, None)
         requests = []
-        for fp, blob in pending.items():
+        for rid, (fp, blob) in list(pending.items()):
             try:
                 requests.append(request_from_dict(pickle.loads(zlib.decompress(base64.b64decode(blob))), spider=spider))
             except Exception as exc:   # a callback renamed since: the URL is fetched again from its page
-                logger.warning("frontier: request %s not restorable (%s)", fp, exc)
+                logger.warning("frontier: request %s not restorable (%s)", rid, exc)
                 seen.pop(fp, None)
+                del pending[rid]
         if seen:
             try:
-                write_jsonl_atomic(self.path, [{"fp": fp, "done": True} for fp in seen if fp not in pending]
-                                   + [{"fp": fp, "req": pending[fp]} for fp in pending])
+                write_jsonl_atomic(self.path, [{"id": "seen", "fp": fp} for fp in seen]
+                                   + [{"id": rid, "fp": fp, "req": blob} for rid, (fp, blob) in pending.items()])
             except OutputError as exc:
                 self._failed(exc)
             logger.info("frontier: resuming a killed crawl: %d requests seen, %d to fetch again (%s)",
@@ -121,6 +132,7 @@ class Frontier:
 
     def accepted(self, request, spider=None) -> bool:
         """Journal an accepted request; False when it cannot be pickled (kept in memory only)."""
+        rid = request.meta.setdefault(ID_META, uuid.uuid4().hex[:16])
         try:
             blob = base64.b64encode(zlib.compress(pickle.dumps(request.to_dict(spider=spider), protocol=4))).decode("ascii")
         except Exception as exc:
@@ -128,40 +140,42 @@ class Frontier:
             if self.crawler is not None and self.crawler.stats is not None:
                 self.crawler.stats.inc_value("frontier/unserializable")
             return False
-        fp = self.fingerprint(request)
-        self.live.add(fp)
-        self._write({"fp": fp, "req": blob})
+        self.live.add(rid)
+        self._write({"id": rid, "fp": self.fingerprint(request), "req": blob})
         return True
 
-    def done(self, fp: str) -> None:
-        if fp in self.live:
-            self.live.discard(fp)
-            self._write({"fp": fp, "done": True})
+    def done(self, rid: str | None) -> None:
+        if rid in self.live:
+            self.live.discard(rid)
+            self._write({"id": rid, "done": True})
 
-    def work_started(self, request) -> str:
+    def work_started(self, request) -> str | None:
         """One more piece of work (the callback, an item, a child request) open for `request`."""
-        fp = self.fingerprint(request)
-        self.open_work[fp] = self.open_work.get(fp, 0) + 1
-        return fp
+        rid = self.key(request)
+        if rid is not None:
+            self.open_work[rid] = self.open_work.get(rid, 0) + 1
+        return rid
 
     def child_yielded(self, child, parent) -> None:
         """A callback yielded `child`: its parent is not finished before the scheduler has it."""
-        self.parents[child] = self.work_started(parent)
+        rid = self.work_started(parent)
+        if rid is not None:
+            self.parents[child] = rid
 
     def child_scheduled(self, child) -> None:
-        fp = self.parents.pop(child, None)
-        if fp is not None:
-            self.work_finished(fp)
+        rid = self.parents.pop(child, None)
+        if rid is not None:
+            self.work_finished(rid)
 
-    def work_finished(self, fp: str) -> None:
-        n = self.open_work.get(fp)
+    def work_finished(self, rid: str | None) -> None:
+        n = self.open_work.get(rid)
         if n is None:
             return
         if n <= 1:
-            del self.open_work[fp]
-            self.done(fp)
+            del self.open_work[rid]
+            self.done(rid)
         else:
-            self.open_work[fp] = n - 1
+            self.open_work[rid] = n - 1
 
     # -- signals ----------------------------------------------------------------------------------
     def item_done(self, item=None, response=None, spider=None, exception=None, **kwargs) -> None:
@@ -171,7 +185,7 @@ class Frontier:
             return
         request = getattr(response, "request", None)
         if request is not None:
-            self.work_finished(self.fingerprint(request))
+            self.work_finished(self.key(request))
 
     def spider_closed(self, spider=None, reason=None) -> None:
         try:
@@ -209,11 +223,8 @@ class ResumableScheduler(Scheduler):
     def enqueue_request(self, request) -> bool:
         accepted = super().enqueue_request(request)
         if self.frontier is not None:
-            if accepted:
+            if accepted:   # a retry or redirect carries its original's id and replaces its entry
                 self.frontier.accepted(request, self.spider)
-                redirected = request.meta.get("redirect_urls")
-                if redirected:   # the hop that led here is finished: its answer was this redirect
-                    self.frontier.done(self.frontier.fingerprint(request.replace(url=redirected[-1])))
             self.frontier.child_scheduled(request)
         return accepted
 
@@ -232,23 +243,23 @@ class FrontierSpiderMiddleware:
 
     def process_spider_output(self, response, result, spider=None):
         request = response.request
-        fp = self.frontier.work_started(request)
+        rid = self.frontier.work_started(request)
         try:
             for out in result:
                 self._track(out, request)
                 yield out
         finally:
-            self.frontier.work_finished(fp)
+            self.frontier.work_finished(rid)
 
     async def process_spider_output_async(self, response, result, spider=None):
         request = response.request
-        fp = self.frontier.work_started(request)
+        rid = self.frontier.work_started(request)
         try:
             async for out in result:
                 self._track(out, request)
                 yield out
         finally:
-            self.frontier.work_finished(fp)
+            self.frontier.work_finished(rid)
 
     def _track(self, out: Any, request) -> None:
         # the engine may take outputs from a queue after the callback ended: each one is open work
@@ -271,5 +282,5 @@ class FrontierFailureMiddleware:
         return cls(_frontier(crawler))
 
     def process_exception(self, request, exception, spider=None):
-        self.frontier.done(self.frontier.fingerprint(request))
+        self.frontier.done(self.frontier.key(request))
         return None
