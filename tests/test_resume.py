@@ -146,6 +146,8 @@ def test_kill_9_at_random_points_then_the_same_command_gives_the_same_dump(sim_l
     proc = run_cli_crawl(registry, out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resumed: requests seen before" in proc.stdout
+    stats = json.loads((out / "crawl-stats.json").read_text(encoding="utf-8"))["stats"]
+    assert "frontier/unserializable" not in stats   # every request pickled into the journal
     refetched |= check_refetches(sim.request_log[start:], fetched_before, unfinished)
     got = dump_of(out)
 
