@@ -51,7 +51,10 @@ def journal_lines(path: pathlib.Path) -> int:
 
 
 def fetched_urls(log: list[dict]) -> set[tuple[str, str]]:
-    return {(e["host"], e["path"]) for e in log if e["path"] != "/robots.txt"}
+    """What the crawl itself fetched: not robots.txt, not the browser's own loads of a rendered page
+    and its sub-resources (Chromium sends Sec-Fetch-* headers; Scrapy does not)."""
+    return {(e["host"], e["path"]) for e in log
+            if e["path"] != "/robots.txt" and not any(h.lower().startswith("sec-fetch-") for h in e["headers"])}
 
 
 def journal_requests(path: pathlib.Path) -> tuple[dict[str, tuple[str, str]], set[str]]:
