@@ -73,7 +73,11 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     # nearest the engine: a request is finished when its callback's output is consumed
     "harvester.frontier.FrontierSpiderMiddleware": 0,
+    # via / hops / outlinks of each capture → a WARC metadata record (after depth/offsite filtering)
+    "harvester.warc.discovery.DiscoveryRecordMiddleware": 100,
 }
+# a body cut short reaches the WARC capture (stored with WARC-Truncated) instead of being dropped
+DOWNLOAD_FAIL_ON_DATALOSS = False
 # Requests accepted and finished are journaled, so `kill -9` + the same command resumes.
 SCHEDULER = "harvester.frontier.ResumableScheduler"
 FRONTIER_DIR = None           # default OUTPUT_DIR/job (harvester.output.OutputFolder)
@@ -103,6 +107,9 @@ PROGRESS_INTERVAL = 30.0      # seconds between plain progress lines
 WARC_ENABLED = True
 WARC_PREFIX = "harvester"
 WARC_MAX_SIZE = 1_000_000_000
+WARC_OPERATOR = None          # warcinfo `operator`: who runs the crawl (a contact address)
+WARC_DESCRIPTION = "Government information-disclosure annual reports (政府信息公开工作年度报告)"
+JOB_NAME = "nianbao"          # warcinfo `isPartOf`
 
 # Where the dump goes (harvester.pipelines.dump); default OUTPUT_DIR/reports/records.jsonl.
 DUMP_PATH = None
