@@ -25,7 +25,8 @@ record is in the dump. A write failure stops the crawl with one line (``harveste
 
 Settings: ``DUMP_PATH`` (required), ``DUMP_SYNC_EVERY`` (256), ``DUMP_SYNC_SECONDS`` (2.0). Stats:
 ``dump/records``, ``dump/new``, ``dump/updated``, ``dump/unchanged``, ``dump/recovered``,
-``dump/unserialisable``, ``dump/unchanged_missing``.
+``dump/unserialisable``, ``dump/unchanged_missing``, ``dump/kept_over_truncated`` (a capture whose
+body ended early never replaces a record of a whole one).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from scrapy.exceptions import NotConfigured
 
 from harvester.outputfailure import NotStored
 from harvester.jsonl import Journal, OutputError, dumps_line, journal_path, read_jsonl, write_jsonl_atomic
+from harvester.pipelines.parse import is_truncated
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ class RecordDump:
         self.records: dict[str, dict[str, Any]] = {}
         self.previous: dict[str, dict[str, Any]] = {}   # as before this crawl job
         self.seen_this_run: set[str] = set()
-        self.new = self.updated = self.recovered = self.unserialisable = 0
+        self.new = self.updated = self.recovered = self.unserialisable = self.kept_over_truncated = 0
         self.journaling = False   # `open()` starts the journal; `load()` + `write()` alone do not
 
     def load(self) -> None:
@@ -167,6 +169,12 @@ class RecordDump:
         earlier in this run. OutputError when the journal cannot be written."""
         rid = record["id"]
         if rid in self.seen_this_run and rid in self.records and richness(self.records[rid]) >= richness(record):
+            return False
+        held = self.records.get(rid)
+        if held is not None and is_truncated(record) and not is_truncated(held):
+            self.kept_over_truncated += 1      # a body cut short never replaces a whole capture's record
+            logger.warning("dump: %s kept; the new capture of %s ended early", rid,
+                           (record.get("source") or {}).get("url"))
             return False
         prev = self.previous.get(rid)
         if prev is not None:
@@ -300,6 +308,8 @@ class DumpPipeline:
             self.stats.set_value("dump/unchanged", self.unchanged)
             if self.dump.unserialisable:
                 self.stats.set_value("dump/unserialisable", self.dump.unserialisable)
+            if self.dump.kept_over_truncated:
+                self.stats.set_value("dump/kept_over_truncated", self.dump.kept_over_truncated)
             if self.unchanged_missing:
                 self.stats.set_value("dump/unchanged_missing", self.unchanged_missing)
         logger.info("dump: %d records in %s (%d new, %d updated)", len(self.dump.records), self.dump.path,

@@ -36,9 +36,25 @@ def source_of(item: dict[str, Any]) -> dict[str, Any]:
     return source
 
 
+TRUNCATED_WARNING = "capture truncated (WARC-Truncated: {}): the body ended early; values may be missing"
+
+
 def parse_item(item: dict[str, Any]) -> dict[str, Any]:
+    """One crawled (or replayed) item → its record. The item's `agency` is the registry portal's,
+    which keeps the agency-year identity stable across the portal's series
+    (`harvester.report.identity`); a body that ended early (`truncated`, from the WARC capture)
+    is parsed for what it holds and warned."""
     name = unquote(urlsplit(item.get("url") or "").path.rsplit("/", 1)[-1]) or None
-    return parse_document(item["body"], name=name, content_type=item.get("content_type"), source=source_of(item))
+    record = parse_document(item["body"], name=name, content_type=item.get("content_type"),
+                            source=source_of(item), meta={"portal_agency": item.get("agency")})
+    truncated = item.get("truncated") or (item.get("warc") or {}).get("truncated")
+    if truncated:
+        record["warnings"].append(TRUNCATED_WARNING.format(truncated))
+    return record
+
+
+def is_truncated(record: dict[str, Any]) -> bool:
+    return any(w.startswith("capture truncated") for w in record.get("warnings") or [])
 
 
 class ParsePipeline:

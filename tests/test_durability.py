@@ -9,7 +9,7 @@ import pathlib
 import time
 
 import pytest
-from conftest import hostile_table
+from conftest import CORPUS as CORPUS_DIR, hostile_table
 
 from harvester.jsonl import journal_path, read_jsonl
 from harvester.pipelines.dump import RecordDump, UNSERIALISABLE
@@ -212,3 +212,29 @@ def _wait(future):
     except Exception:
         pass
     return future
+
+
+def test_truncated_capture_is_warned_and_never_replaces_a_whole_record(tmp_path):
+    """A body that ended early (WARC-Truncated, item["truncated"]) is parsed for what it holds,
+    warned in the record, and never takes the place of the record of a whole capture."""
+    from harvester.pipelines.dump import RecordDump
+    from harvester.pipelines.parse import is_truncated, parse_item
+
+    body = (CORPUS_DIR / "real" / "shuyang-fgj-2023.html").read_bytes()
+    whole = parse_item({"url": "http://127.0.0.9/t1.html", "body": body, "content_type": "text/html; charset=utf-8",
+                        "agency": "沭阳县发展和改革局", "warc": {"warc_record_id": "<urn:uuid:1>"}})
+    cut = parse_item({"url": "http://127.0.0.9/t1.html", "body": body[: len(body) // 2],
+                      "content_type": "text/html; charset=utf-8", "agency": "沭阳县发展和改革局",
+                      "warc": {"warc_record_id": "<urn:uuid:2>", "truncated": "length"}})
+    assert not is_truncated(whole) and is_truncated(cut)
+    assert whole["id"] == cut["id"]
+    first = RecordDump(tmp_path / "records.jsonl")          # the crawl that captured it whole
+    first.load()
+    assert first.add(whole)
+    first.write()
+    second = RecordDump(tmp_path / "records.jsonl")         # a re-crawl whose capture was cut short
+    second.load()
+    assert not second.add(cut)
+    assert second.kept_over_truncated == 1
+    assert not is_truncated(second.records[whole["id"]])
+    assert second.records[whole["id"]]["requests"] == json.loads(json.dumps(whole["requests"]))
