@@ -59,7 +59,7 @@ class ParsePool:
 
     def submit(self, item: dict[str, Any]) -> Future:
         """Parse in a worker; the future's result is the record, or raises (see `outcome`)."""
-        slim = {k: item.get(k) for k in ("url", "body", "content_type", "detail_url", "warc")}
+        slim = {k: item.get(k) for k in ("url", "body", "content_type", "detail_url", "warc", "agency", "truncated")}
         return self.pool.schedule(_parse, args=(slim,), timeout=self.timeout)
 
     def outcome(self, item: dict[str, Any], future: Future) -> tuple[dict[str, Any], str | None]:
