@@ -18,7 +18,9 @@ import time
 from typing import Any
 
 from harvester.errors import CommandError
-from harvester.registry import DEFAULT_REGISTRY, RegistryError, load_registry
+import sys
+
+from harvester.registry import RegistryError, read_registry
 
 
 class CrawlError(CommandError):
@@ -86,11 +88,15 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
 
     from harvester.spiders.discovery import DiscoverySpider
 
-    registry = pathlib.Path(registry) if registry else DEFAULT_REGISTRY
     try:
-        portals = load_registry(registry)
+        portals, issues = read_registry(registry)
     except RegistryError as exc:
         raise CrawlError(f"registry unusable: {str(exc).splitlines()[0]}") from None
+    skipped = [i for i in issues if i.severity == "error"]
+    for issue in skipped:      # a bad line is skipped and said; the other portals are crawled
+        print(f"registry line skipped: {issue}", file=sys.stderr)
+    if not portals:
+        raise CrawlError(f"registry unusable: no valid portal ({len(skipped)} bad line(s))")
     out = pathlib.Path(out)
     try:
         (out / "reports").mkdir(parents=True, exist_ok=True)
@@ -112,6 +118,7 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
         raise CrawlError(f"crawl failed: {errors[0]}")
     stats = crawler.stats.get_stats() if crawler.stats else {}
     summary = summarize(stats, out, len(portals), elapsed)
+    summary["registry_lines_skipped"] = len(skipped)
     (out / "crawl-stats.json").write_text(json.dumps({"summary": summary, "stats": stats}, ensure_ascii=False,
                                                      indent=1, default=str), encoding="utf-8")
     if not summary["pages"]:

@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     lint.add_argument("file", nargs="?", default=str(registry.DEFAULT_REGISTRY),
                       help="registry file (default: %(default)s)")
     lint.add_argument("--quiet", "-q", action="store_true", help="print errors only, no warnings")
+    lint.add_argument("--resolve", action="store_true",
+                      help="also resolve every host name (DNS) and flag names resolving to private addresses")
     conv = sub.add_parser("convert", help="convert an observation CSV (portals-observed.csv) to a registry")
     conv.add_argument("src")
     conv.add_argument("dst")
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(rows)} portals to {args.dst} ({n_err} errors)")
         return 1 if n_err else 0
     try:
-        issues = registry.lint_registry(args.file)
+        issues = registry.lint_registry(args.file, resolve_names=args.resolve)
     except registry.RegistryError as exc:
         raise registry_error(str(exc)) from None
     errors = [i for i in issues if i.severity == "error"]
