@@ -28,6 +28,7 @@ import threading
 from typing import Iterable
 
 from scrapy.resolver import CachingHostnameResolver
+from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from zope.interface import implementer, provider
 
@@ -176,6 +177,29 @@ class AddressPolicy:
 
 
 POLICY = AddressPolicy()
+
+# What a refused name looks like to a request: Twisted's DNSLookupError, wrapped by Scrapy 2.19.
+try:
+    from scrapy.exceptions import CannotResolveHostError
+    LOOKUP_ERRORS: tuple[type[BaseException], ...] = (DNSLookupError, CannotResolveHostError)
+except ImportError:     # Scrapy < 2.19
+    LOOKUP_ERRORS = (DNSLookupError,)
+
+# Download handlers that connect through the reactor's name resolver (so through GuardedResolver).
+GUARDED_HANDLERS = {"scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+                    "scrapy.core.downloader.handlers.http2.H2DownloadHandler"}
+
+
+def unguarded_handlers(settings) -> list[str]:
+    """http/https download handlers that would bypass the resolver's check (e.g. httpx, aiohttp)."""
+    handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
+    out = []
+    for scheme in ("http", "https"):
+        path = handlers.get(scheme)
+        name = path if isinstance(path, str) else f"{getattr(path, '__module__', '')}.{getattr(path, '__qualname__', path)}"
+        if path is not None and name not in GUARDED_HANDLERS:
+            out.append(f"{scheme}: {name}")
+    return out
 
 
 @provider(IResolutionReceiver)

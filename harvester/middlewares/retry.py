@@ -18,9 +18,7 @@ from time import monotonic
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from twisted.internet.error import DNSLookupError
-
-from harvester.netpolicy import POLICY
+from harvester.netpolicy import LOOKUP_ERRORS, POLICY
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return super().process_response(request, response)
 
     def process_exception(self, request, exception, spider=None):
-        if isinstance(exception, DNSLookupError) and POLICY.refused_address(urlsplit(request.url).hostname or ""):
+        if isinstance(exception, LOOKUP_ERRORS) and POLICY.refused_address(urlsplit(request.url).hostname or ""):
             return None     # refused by the address policy: a retry would be refused again
         return super().process_exception(request, exception)
 

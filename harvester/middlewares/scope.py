@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
-from twisted.internet.error import DNSLookupError
 
-from harvester.netpolicy import POLICY, is_private_host
+from harvester.netpolicy import LOOKUP_ERRORS, POLICY, is_private_host, unguarded_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,11 @@ class ScopeMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
+        bypass = unguarded_handlers(crawler.settings)
+        if bypass or crawler.settings.get("TWISTED_DNS_RESOLVER") != "harvester.netpolicy.GuardedResolver":
+            # fail closed: without the resolver's check, a DNS name could reach a private address
+            raise RuntimeError("the address policy needs TWISTED_DNS_RESOLVER = harvester.netpolicy.GuardedResolver "
+                               f"and Twisted download handlers; got {bypass or crawler.settings.get('TWISTED_DNS_RESOLVER')}")
         mw = cls(crawler)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
@@ -60,7 +64,7 @@ class ScopeMiddleware:
         return None
 
     def process_exception(self, request, exception, spider=None):
-        if isinstance(exception, DNSLookupError):
+        if isinstance(exception, LOOKUP_ERRORS):
             address = self.policy.refused_address(_host(request))
             if address:
                 self.crawler.stats.inc_value("scope/private")
