@@ -175,9 +175,11 @@ def test_scope_middleware_fails_closed_without_the_guarded_resolver():
 
     from harvester.middlewares.scope import ScopeMiddleware
 
-    ok = {"TWISTED_DNS_RESOLVER": "harvester.netpolicy.GuardedResolver"}
+    http11 = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+    ok = {"TWISTED_DNS_RESOLVER": "harvester.netpolicy.GuardedResolver",
+          "DOWNLOAD_HANDLERS": {"http": http11, "https": http11}}
     assert ScopeMiddleware.from_crawler(get_crawler(settings_dict=ok))
     for bad in ({"TWISTED_DNS_RESOLVER": "scrapy.resolver.CachingThreadedResolver"},
-                {**ok, "DOWNLOAD_HANDLERS": {"https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler"}}):
+                {**ok, "DOWNLOAD_HANDLERS": {"http": http11, "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler"}}):
         with pytest.raises(RuntimeError, match="address policy"):
             ScopeMiddleware.from_crawler(get_crawler(settings_dict=bad))
