@@ -68,6 +68,10 @@ def summarize(stats: dict[str, Any], out: pathlib.Path, n_portals: int, elapsed:
         "records": records,
         "failed_checks": failed_checks,
         "failed_fetches": stats.get("discovery/failed_fetches", 0),
+        "retries": stats.get("retry/count", 0),
+        "retries_exhausted": stats.get("retry/max_reached", 0),
+        "retry_after_exceeded": stats.get("retry/retry_after_exceeded", 0),
+        "private_refused": stats.get("scope/private", 0),
         "parse_failures": stats.get("parse/failed", 0),
         "parsed": stats.get("parse/records", 0),
         "unchanged": stats.get("parse/skipped_unchanged", 0),
@@ -130,7 +134,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     rows = [("portals", summary["portals"]), ("pages fetched", summary["pages"]),
             ("reports found", summary["reports"]), ("records (agency-years)", summary["records"]),
             ("records with failed checks", summary["failed_checks"]),
-            ("failed fetches", summary["failed_fetches"]), ("parse failures", summary["parse_failures"]),
+            ("failed fetches", summary["failed_fetches"]), ("retries", summary.get("retries", 0)),
+            ("parse failures", summary["parse_failures"]),
             ("WARC bytes", summary["warc_bytes"]), ("seconds", summary["elapsed_s"])]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v:>12}" for k, v in rows)
