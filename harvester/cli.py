@@ -8,7 +8,7 @@ import sys
 from harvester.errors import CommandError  # noqa: F401  (re-exported for the commands)
 # One module per subcommand in harvester/commands/; each defines `register(subparsers)`
 # (adds its parser and sets `func`) and keeps its logic in the library modules.
-COMMANDS = ["parse", "demo", "crawl", "sim", "registry", "replay", "package"]
+COMMANDS = ["parse", "demo", "crawl", "sim", "registry", "replay", "package", "merge"]
 
 
 def build_parser() -> argparse.ArgumentParser:

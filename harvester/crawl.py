@@ -11,8 +11,10 @@ benchmarks run `python -m harvester.cli crawl ...` in a subprocess.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import pathlib
 import time
 from typing import Any
@@ -85,9 +87,12 @@ def summarize(stats: dict[str, Any], out: pathlib.Path, n_portals: int, elapsed:
 
 
 def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike = "out/crawl", *,
-              loopback: bool = False, warc: bool = True, overrides: dict[str, Any] | None = None
+              loopback: bool = False, warc: bool = True, overrides: dict[str, Any] | None = None,
+              redis_url: str | None = None, crawl_id: str = "harvester", worker: str | None = None
               ) -> dict[str, Any]:
-    """Crawl every portal of `registry` into `out`; return the summary (also in OUT/crawl-stats.json)."""
+    """Crawl every portal of `registry` into `out`; return the summary (also in OUT/crawl-stats.json).
+    With `redis_url`, this process is worker `worker` of the shared crawl `crawl_id`
+    (`harvester.distributed`): per-worker files in OUT, merged into the usual ones at the end."""
     from scrapy.crawler import CrawlerProcess
 
     from harvester.spiders.discovery import DiscoverySpider
@@ -110,22 +115,38 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
     if not os.access(out, os.W_OK):
         raise CrawlError(f"output folder not writable: {out}")
 
-    process = CrawlerProcess(crawl_settings(out, loopback=loopback, warc=warc, overrides=overrides))
-    crawler = process.create_crawler(DiscoverySpider)
-    errors: list[str] = []
-    d = process.crawl(crawler, portals=portals)
-    d.addErrback(lambda f: errors.append(f"{f.type.__name__}: {f.getErrorMessage()}"))
-    t0 = time.monotonic()
-    process.start()
-    elapsed = time.monotonic() - t0
-    if errors:
-        raise CrawlError(f"crawl failed: {errors[0]}")
+    settings = crawl_settings(out, loopback=loopback, warc=warc, overrides=overrides)
+    stats_file, worker_ctx = out / "crawl-stats.json", contextlib.nullcontext()
+    if redis_url:
+        from harvester import distributed
+
+        worker = worker or socket.gethostname()
+        try:
+            shared = distributed.redis_settings(redis_url, crawl_id, out.resolve(), worker)
+        except ValueError as exc:
+            raise CrawlError(str(exc)) from None
+        shared["EXTENSIONS"] = {**settings.getdict("EXTENSIONS"), **shared["EXTENSIONS"]}
+        settings.update({k: v for k, v in shared.items() if k not in (overrides or {})}, priority="cmdline")
+        stats_file, worker_ctx = out / f"crawl-stats-{worker}.json", distributed.worker_lock(out, worker)
+    with worker_ctx:
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(DiscoverySpider)
+        errors: list[str] = []
+        d = process.crawl(crawler, portals=portals)
+        d.addErrback(lambda f: errors.append(f"{f.type.__name__}: {f.getErrorMessage()}"))
+        t0 = time.monotonic()
+        process.start()
+        elapsed = time.monotonic() - t0
+        if errors:
+            raise CrawlError(f"crawl failed: {errors[0]}")
+        if redis_url:
+            distributed.merge_outputs(out)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     summary = summarize(stats, out, len(portals), elapsed)
     summary["registry_lines_skipped"] = len(skipped)
-    (out / "crawl-stats.json").write_text(json.dumps({"summary": summary, "stats": stats}, ensure_ascii=False,
-                                                     indent=1, default=str), encoding="utf-8")
-    if not summary["pages"]:
+    stats_file.write_text(json.dumps({"summary": summary, "stats": stats}, ensure_ascii=False,
+                                     indent=1, default=str), encoding="utf-8")
+    if not summary["pages"] and not redis_url:     # a late worker of a shared crawl may find nothing left
         raise CrawlError("no page could be fetched (network down, or every entry URL refused?)")
     return summary
 

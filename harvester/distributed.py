@@ -1,0 +1,173 @@
+"""Scale-out: any number of worker processes, on any number of machines, join one crawl in Redis.
+
+    harvester crawl --redis redis://host:6379/0 --crawl-id nb-2026 --worker w1 --out OUT
+
+* The frontier (request queue) and the duplicate filter live in Redis (scrapy-redis scheduler and
+  dupe filter, keys ``{crawl-id}:requests`` / ``{crawl-id}:dupefilter``), so a URL is fetched by
+  one worker once, whichever worker found it. Every worker runs the spider's `start()`: the
+  entry URLs a second worker yields are duplicates and are dropped. The keys persist
+  (SCHEDULER_PERSIST): a killed worker's frontier is still there, and running the same command
+  again resumes; a new crawl takes a new ``--crawl-id``.
+* Each worker writes its own files into OUT, named by its id: WARCs ``harvester-{worker}-…``,
+  ``index-{worker}.cdxj``, ``reports/records-{worker}.jsonl``, ``state-{worker}.jsonl``,
+  ``crawl-stats-{worker}.json``; so workers on one machine may share OUT, and folders from
+  several machines can be copied into one.
+* `merge_outputs(OUT)` (run by every worker when it finishes, under a lock, and by
+  ``harvester merge OUT``) writes ``reports/records.jsonl`` with one line per agency-year (the
+  richer record wins, as within one crawl) and ``index.cdxj`` from all the workers' files.
+* `SharedFrontierIdle` keeps an idle worker alive while another worker is still busy (it may
+  still add requests to the shared frontier); every worker stops once all have been idle for
+  REDIS_IDLE_CLOSE seconds and the frontier is empty.
+
+Politeness: each worker keeps CONCURRENT_REQUESTS_PER_DOMAIN / DOWNLOAD_DELAY per host, so with
+W workers a host may see up to W times that; give each worker DOWNLOAD_DELAY = W × the delay a
+host should see (benchmarks/scale.py does).
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import pathlib
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+
+from harvester.jsonl import read_jsonl
+
+logger = logging.getLogger(__name__)
+
+WORKER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+CRAWL_ID = WORKER_ID
+
+
+def check_id(value: str, what: str) -> str:
+    if not WORKER_ID.fullmatch(value or ""):
+        raise ValueError(f"{what} must be 1-64 letters, digits, '.', '_' or '-' (got {value!r})")
+    return value
+
+
+def worker_paths(out: pathlib.Path, worker: str) -> dict[str, str]:
+    """The per-worker output files (settings name → path)."""
+    return {"WARC_PREFIX": f"harvester-{worker}",
+            "WARC_CDXJ_PATH": str(out / f"index-{worker}.cdxj"),
+            "DUMP_PATH": str(out / "reports" / f"records-{worker}.jsonl"),
+            "CRAWL_STATE_PATH": str(out / f"state-{worker}.jsonl")}
+
+
+def redis_settings(redis_url: str, crawl_id: str, out: pathlib.Path, worker: str) -> dict[str, Any]:
+    """Settings that make this process one worker of a shared crawl."""
+    check_id(crawl_id, "crawl id")
+    check_id(worker, "worker id")
+    extensions = {"harvester.distributed.SharedFrontierIdle": 500}
+    return {
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        "SCHEDULER_PERSIST": True,     # a finishing worker must not flush what the others still use
+        "SCHEDULER_QUEUE_KEY": f"{crawl_id}:requests",
+        "SCHEDULER_DUPEFILTER_KEY": f"{crawl_id}:dupefilter",
+        "REDIS_URL": redis_url,
+        "REDIS_CRAWL_ID": crawl_id,
+        "WORKER_ID": worker,
+        "EXTENSIONS": extensions,
+        **worker_paths(out, worker),
+    }
+
+
+@contextmanager
+def worker_lock(out: pathlib.Path, worker: str) -> Iterator[None]:
+    """One process per worker id and output folder (two would write the same files)."""
+    from harvester.crawl import CrawlError
+
+    path = out / f".worker-{worker}.lock"
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CrawlError(f"worker {worker!r} is already running on {out} (give each worker its own --worker)") from None
+        yield
+
+
+class SharedFrontierIdle:
+    """Keep an idle worker open while the shared frontier has requests or another worker is busy."""
+
+    BEAT_EVERY = 1.0
+
+    def __init__(self, crawler, server, crawl_id: str, worker: str, idle_close: float):
+        self.crawler = crawler
+        self.server = server
+        self.key = f"{crawl_id}:busy"
+        self.queue_key = crawler.settings.get("SCHEDULER_QUEUE_KEY")
+        self.worker = worker
+        self.idle_close = idle_close
+        self._last_beat = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        url = crawler.settings.get("REDIS_URL")
+        if not url:
+            raise NotConfigured("no REDIS_URL")
+        from scrapy_redis.connection import get_redis_from_settings
+
+        ext = cls(crawler, get_redis_from_settings(crawler.settings), crawler.settings["REDIS_CRAWL_ID"],
+                  crawler.settings["WORKER_ID"], crawler.settings.getfloat("REDIS_IDLE_CLOSE", 10.0))
+        for signal in (signals.request_scheduled, signals.response_received, signals.item_scraped):
+            crawler.signals.connect(ext.busy, signal=signal)
+        crawler.signals.connect(ext.idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.busy, signal=signals.spider_opened)
+        return ext
+
+    def _now(self) -> float:
+        seconds, micros = self.server.time()     # Redis' clock: the same for every machine
+        return seconds + micros / 1e6
+
+    def busy(self, *args, **kwargs) -> None:
+        import time
+
+        if time.monotonic() - self._last_beat >= self.BEAT_EVERY:
+            self._last_beat = time.monotonic()
+            self.server.hset(self.key, self.worker, self._now())
+
+    def idle(self, *args, **kwargs) -> None:
+        if self.queue_key and self.server.zcard(self.queue_key):
+            raise DontCloseSpider("the shared frontier has requests")
+        now = self._now()
+        beats = {k.decode(): float(v) for k, v in self.server.hgetall(self.key).items()}
+        others = [w for w, t in beats.items() if w != self.worker and now - t < self.idle_close]
+        if others:
+            logger.info("idle, waiting: worker(s) %s still busy", ", ".join(sorted(others)))
+            raise DontCloseSpider("another worker is busy")
+
+
+def merge_outputs(out: str | os.PathLike) -> dict[str, int]:
+    """Merge every worker's dump and CDXJ index in OUT into OUT/reports/records.jsonl and
+    OUT/index.cdxj (atomic writes, under OUT/.merge.lock). One line per agency-year."""
+    from harvester.jsonl import write_jsonl_atomic
+    from harvester.pipelines.dump import RecordDump
+
+    out = pathlib.Path(out)
+    (out / "reports").mkdir(parents=True, exist_ok=True)
+    with open(out / ".merge.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        parts = sorted((out / "reports").glob("records-*.jsonl"))
+        merged = RecordDump(out / "reports" / "records.jsonl")
+        read = 0
+        for part in parts:
+            for record in read_jsonl(str(part)):
+                if record.get("id"):
+                    read += 1
+                    merged.add(record)
+        write_jsonl_atomic(merged.path, merged.records.values())
+        lines: list[str] = []
+        for index in sorted(out.glob("index-*.cdxj")):
+            lines += [line for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if lines:
+            tmp = out / ".index.cdxj.tmp"
+            tmp.write_text("".join(f"{line}\n" for line in sorted(lines)), encoding="utf-8")
+            os.replace(tmp, out / "index.cdxj")
+    return {"workers": len(parts), "records_read": read, "records": len(merged.records),
+            "cdxj_lines": len(lines)}
