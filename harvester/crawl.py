@@ -125,6 +125,7 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
             shared = distributed.redis_settings(redis_url, crawl_id, out.resolve(), worker)
         except ValueError as exc:
             raise CrawlError(str(exc)) from None
+        distributed.check_redis(redis_url)
         shared["EXTENSIONS"] = {**settings.getdict("EXTENSIONS"), **shared["EXTENSIONS"]}
         settings.update({k: v for k, v in shared.items() if k not in (overrides or {})}, priority="cmdline")
         stats_file, worker_ctx = out / f"crawl-stats-{worker}.json", distributed.worker_lock(out, worker)

@@ -78,6 +78,18 @@ def redis_settings(redis_url: str, crawl_id: str, out: pathlib.Path, worker: str
     }
 
 
+def check_redis(redis_url: str) -> None:
+    """Fail early, in one line, when Redis cannot be reached (before Scrapy starts)."""
+    import redis
+
+    from harvester.crawl import CrawlError
+
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=10).ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise CrawlError(f"cannot use Redis at {redis_url}: {exc}") from None
+
+
 @contextmanager
 def worker_lock(out: pathlib.Path, worker: str) -> Iterator[None]:
     """One process per worker id and output folder (two would write the same files)."""

@@ -153,4 +153,5 @@ def test_unreachable_redis_is_one_clear_error(tmp_path):
         p = _worker(registry, tmp_path / "out", f"redis://127.0.0.1:{_free_port()}/0", "w1")
         _, err = p.communicate(timeout=CRAWL_TIMEOUT)
     assert p.returncode == 2
-    assert err.strip().splitlines()[-1].startswith("harvester crawl: crawl failed:")
+    assert err.strip().splitlines()[-1].startswith("harvester crawl: cannot use Redis at redis://127.0.0.1:")
+    assert not (tmp_path / "out" / "warc").exists() or not list((tmp_path / "out" / "warc").iterdir())
