@@ -25,7 +25,7 @@ def parse_cli(capsys, *args: str) -> tuple[int, list[dict], str]:
 
 # --- markers: `pytest -m "not e2e"` is the fast unit loop ----------------------------------------
 # Modules that start servers (the simulator, pywb, Chromium, Redis, scrapyd) or crawl in a subprocess.
-E2E_MODULES = {"test_crawl_e2e", "test_netpolicy", "test_retry_hosts", "test_faults", "test_redis_workers", "test_replay", "test_replay_foreign", "test_playback", "test_recrawl",
+E2E_MODULES = {"test_crawl_e2e", "test_address_policy_e2e", "test_retry_hosts", "test_faults", "test_redis_workers", "test_politeness", "test_replay", "test_replay_foreign", "test_playback", "test_recrawl",
                "test_warc_capture", "test_sim"}
 
 
