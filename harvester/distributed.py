@@ -30,6 +30,7 @@ import logging
 import os
 import pathlib
 import re
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -138,8 +139,6 @@ class SharedFrontierIdle:
         return seconds + micros / 1e6
 
     def busy(self, *args, **kwargs) -> None:
-        import time
-
         if time.monotonic() - self._last_beat >= self.BEAT_EVERY:
             self._last_beat = time.monotonic()
             self.server.hset(self.key, self.worker, self._now())

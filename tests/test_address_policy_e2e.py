@@ -48,7 +48,7 @@ def test_dns_name_resolving_to_loopback_needs_allow_private(tmp_path, allow_priv
             assert stats.get("retry/count", 0) == 0       # a refusal is not retried
 
 
-@pytest.mark.parametrize("spelling", ["127.1", "2130706433", "0x7f000001", "017700000001"])
+@pytest.mark.parametrize("spelling", ["127.1", "2130706433", "0x7f000001", "017700000001", "localhost"])
 def test_numeric_loopback_is_refused_even_when_the_registry_is_bypassed(tmp_path, spelling):
     """The spider is given the portal directly (no lint): the scope check refuses the spelling and,
     with the scope middleware switched off, the resolver still refuses the address."""

@@ -55,9 +55,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler):
-        mw = cls(crawler.settings, crawler)
-        mw.crawler = crawler
-        return mw
+        return cls(crawler.settings, crawler)
 
     def process_response(self, request, response, spider=None):
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
