@@ -126,8 +126,12 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
         except ValueError as exc:
             raise CrawlError(str(exc)) from None
         distributed.check_redis(redis_url)
-        shared["EXTENSIONS"] = {**settings.getdict("EXTENSIONS"), **shared["EXTENSIONS"]}
+        for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES"):
+            shared[name] = {**settings.getdict(name), **shared[name]}
         settings.update({k: v for k, v in shared.items() if k not in (overrides or {})}, priority="cmdline")
+        # the per-host delay is kept by the shared frontier, for all workers together
+        settings.set("FRONTIER_HOST_DELAY", settings.getfloat("DOWNLOAD_DELAY"), priority="cmdline")
+        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
         stats_file, worker_ctx = out / f"crawl-stats-{worker}.json", distributed.worker_lock(out, worker)
     with worker_ctx:
         process = CrawlerProcess(settings)

@@ -19,9 +19,10 @@
   still add requests to the shared frontier); every worker stops once all have been idle for
   REDIS_IDLE_CLOSE seconds and the frontier is empty.
 
-Politeness: each worker keeps CONCURRENT_REQUESTS_PER_DOMAIN / DOWNLOAD_DELAY per host, so with
-W workers a host may see up to W times that; give each worker DOWNLOAD_DELAY = W × the delay a
-host should see (benchmarks/scale.py does).
+Politeness across workers: the frontier is one queue per host (`HostPacedQueue`), and a host's
+next request is handed out only once DOWNLOAD_DELAY has passed since any worker took the last one
+(decided in Redis, on Redis' clock), so a host sees one request per delay however many workers
+crawl it; each worker's own per-host slot limits still apply on top.
 """
 from __future__ import annotations
 
@@ -60,14 +61,15 @@ def worker_paths(out: pathlib.Path, worker: str) -> dict[str, str]:
 
 
 def redis_settings(redis_url: str, crawl_id: str, out: pathlib.Path, worker: str) -> dict[str, Any]:
-    """Settings that make this process one worker of a shared crawl."""
+    """Settings that make this process one worker of a shared crawl (EXTENSIONS and
+    DOWNLOADER_MIDDLEWARES are additions to the project's)."""
     check_id(crawl_id, "crawl id")
     check_id(worker, "worker id")
     extensions = {"harvester.distributed.SharedFrontierIdle": 500}
     return {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        "SCHEDULER_QUEUE_CLASS": "harvester.distributed.HostPacedQueue",
         "SCHEDULER_PERSIST": True,     # a finishing worker must not flush what the others still use
         "SCHEDULER_QUEUE_KEY": f"{crawl_id}:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{crawl_id}:dupefilter",
@@ -75,6 +77,9 @@ def redis_settings(redis_url: str, crawl_id: str, out: pathlib.Path, worker: str
         "REDIS_CRAWL_ID": crawl_id,
         "WORKER_ID": worker,
         "EXTENSIONS": extensions,
+        # last before the WARC capture (950): after robots.txt and the scope check, so the wait
+        # ends right before the request goes out
+        "DOWNLOADER_MIDDLEWARES": {"harvester.middlewares.pacing.FrontierPacingMiddleware": 900},
         **worker_paths(out, worker),
     }
 
@@ -105,6 +110,122 @@ def worker_lock(out: pathlib.Path, worker: str) -> Iterator[None]:
         yield
 
 
+# The shared frontier keeps one queue per host and hands a host's next request out only when the
+# host's delay (DOWNLOAD_DELAY) has passed since the last one any worker took: the per-host limit
+# holds across all workers. All in Lua, on Redis' clock, so workers on many machines agree.
+#   KEYS: base  ARGV: host, priority, request  |  base:host:<h> zset (score -priority),
+#   base:ready zset host → earliest next time, base:next hash host → next time of an idle host,
+#   base:count total queued.
+_PUSH = """
+local base, host = KEYS[1], ARGV[1]
+redis.call('ZADD', base .. ':host:' .. host, ARGV[2], ARGV[3])
+redis.call('INCR', base .. ':count')
+if not redis.call('ZSCORE', base .. ':ready', host) then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+  local nxt = tonumber(redis.call('HGET', base .. ':next', host) or '0')
+  redis.call('ZADD', base .. ':ready', math.max(now, nxt), host)
+end
+return 1
+"""
+#   KEYS: base  ARGV: host, delay  — a request to host went out now: its next turn is ≥ now + delay
+_SENT = """
+local base, host = KEYS[1], ARGV[1]
+local t = redis.call('TIME')
+local nxt = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2])
+local at = redis.call('ZSCORE', base .. ':ready', host)
+if at then
+  if tonumber(at) < nxt then redis.call('ZADD', base .. ':ready', nxt, host) end
+elseif tonumber(redis.call('HGET', base .. ':next', host) or '0') < nxt then
+  redis.call('HSET', base .. ':next', host, nxt)
+end
+return 1
+"""
+#   KEYS: base  ARGV: delay, horizon  →  {request, seconds to wait} or nil
+_POP = """
+local base = KEYS[1]
+local delay, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
+local first = redis.call('ZRANGE', base .. ':ready', 0, 0, 'WITHSCORES')
+if #first == 0 then return nil end
+local host, at = first[1], tonumber(first[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+if at > now + horizon then return nil end
+local q = base .. ':host:' .. host
+local item = redis.call('ZRANGE', q, 0, 0)
+if #item == 0 then
+  redis.call('ZREM', base .. ':ready', host)
+  return nil
+end
+redis.call('ZREMRANGEBYRANK', q, 0, 0)
+redis.call('DECR', base .. ':count')
+local start = math.max(at, now)
+if redis.call('ZCARD', q) == 0 then
+  redis.call('ZREM', base .. ':ready', host)
+  redis.call('HSET', base .. ':next', host, start + delay)
+else
+  redis.call('ZADD', base .. ':ready', start + delay, host)
+end
+return {item[1], tostring(start - now)}
+"""
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").lower()
+
+
+class HostPacedQueue:
+    """scrapy-redis queue (SCHEDULER_QUEUE_CLASS) with one queue per host, paced across workers.
+
+    A popped request carries ``frontier_not_before`` (this process' monotonic clock): its host's
+    turn, at most FRONTIER_PACING_HORIZON ahead, waited out by `FrontierPacingMiddleware`, which
+    also reports when the request really went out (`sent`), so a late request pushes its host's
+    next turn back. The per-host delay is FRONTIER_HOST_DELAY (the crawl's DOWNLOAD_DELAY)."""
+
+    def __init__(self, server, spider, key: str, serializer=None):
+        from scrapy_redis import picklecompat
+
+        self.server = server
+        self.spider = spider
+        self.key = key % {"spider": spider.name}
+        self.serializer = serializer or picklecompat
+        settings = spider.crawler.settings
+        self.delay = settings.getfloat("FRONTIER_HOST_DELAY")
+        self.horizon = min(self.delay, settings.getfloat("FRONTIER_PACING_HORIZON", 5.0))
+        self._push = server.register_script(_PUSH)
+        self._pop = server.register_script(_POP)
+        self._sent = server.register_script(_SENT)
+
+    def __len__(self) -> int:
+        return int(self.server.get(f"{self.key}:count") or 0)
+
+    def push(self, request) -> None:
+        host = _host(request.url)
+        data = self.serializer.dumps(request.to_dict(spider=self.spider))
+        self._push(keys=[self.key], args=[host, -request.priority, data])
+
+    def pop(self, timeout: float = 0):
+        from scrapy.utils.request import request_from_dict
+
+        got = self._pop(keys=[self.key], args=[self.delay, self.horizon])
+        if not got:
+            return None
+        request = request_from_dict(self.serializer.loads(got[0]), spider=self.spider)
+        request.meta["frontier_not_before"] = time.monotonic() + float(got[1])
+        return request
+
+    def sent(self, url: str) -> None:
+        """A request to url's host went out now."""
+        if self.delay:
+            self._sent(keys=[self.key], args=[_host(url), self.delay])
+
+    def clear(self) -> None:
+        for key in self.server.scan_iter(f"{self.key}:*"):
+            self.server.delete(key)
+
+
 class SharedFrontierIdle:
     """Keep an idle worker open while the shared frontier has requests or another worker is busy."""
 
@@ -114,7 +235,7 @@ class SharedFrontierIdle:
         self.crawler = crawler
         self.server = server
         self.key = f"{crawl_id}:busy"
-        self.queue_key = crawler.settings.get("SCHEDULER_QUEUE_KEY")
+        self.count_key = f"{crawler.settings.get('SCHEDULER_QUEUE_KEY')}:count"
         self.worker = worker
         self.idle_close = idle_close
         self._last_beat = 0.0
@@ -144,7 +265,7 @@ class SharedFrontierIdle:
             self.server.hset(self.key, self.worker, self._now())
 
     def idle(self, *args, **kwargs) -> None:
-        if self.queue_key and self.server.zcard(self.queue_key):
+        if int(self.server.get(self.count_key) or 0):
             raise DontCloseSpider("the shared frontier has requests")
         now = self._now()
         beats = {k.decode(): float(v) for k, v in self.server.hgetall(self.key).items()}

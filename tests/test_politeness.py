@@ -24,3 +24,20 @@ def test_many_hosts_in_parallel_each_at_its_delay(tmp_path):
     assert r["ratio"] > 0.3, r
     # requests to one host leave the crawler ≥ 1 s apart; the server sees them with some jitter
     assert r["min_gap_s"] >= 0.3 * delay, r
+
+
+def test_two_workers_share_each_hosts_delay(tmp_path):
+    """Two workers on one Redis frontier: a host still sees one request per delay (the frontier
+    hands its next request out only when the delay has passed), and both workers take part."""
+    import shutil
+
+    import pytest
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server not installed (tools/system-deps.sh)")
+    delay = 1.0
+    r = _bench().run(30, delay, 2, tmp_path)
+    assert r["records"] == sum(2 + i % 5 for i in range(30))
+    assert r["ratio"] > 0.3, r
+    # uncoordinated workers would each keep the delay on their own and meet at a host (gap ≈ 0)
+    assert r["min_gap_s"] >= 0.3 * delay, r
