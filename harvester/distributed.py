@@ -128,23 +128,25 @@ if not redis.call('ZSCORE', base .. ':ready', host) then
 end
 return 1
 """
-#   KEYS: base  ARGV: host, delay  — a request to host went out now: its next turn is ≥ now + delay
+#   KEYS: base  ARGV: host, delay  — the request handed out for host went out (or was dropped)
+#   now: the host's next turn is now + delay
 _SENT = """
 local base, host = KEYS[1], ARGV[1]
 local t = redis.call('TIME')
 local nxt = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2])
-local at = redis.call('ZSCORE', base .. ':ready', host)
-if at then
-  if tonumber(at) < nxt then redis.call('ZADD', base .. ':ready', nxt, host) end
-elseif tonumber(redis.call('HGET', base .. ':next', host) or '0') < nxt then
+if redis.call('ZSCORE', base .. ':ready', host) then
+  redis.call('ZADD', base .. ':ready', nxt, host)
+else
   redis.call('HSET', base .. ':next', host, nxt)
 end
 return 1
 """
-#   KEYS: base  ARGV: delay, horizon  →  {request, seconds to wait} or nil
+#   KEYS: base  ARGV: delay, horizon, lease  →  {request, seconds to wait} or nil
+#   Until that request is reported sent, the host's next turn is a lease away (one request per
+#   host in flight across all workers; a worker that dies holding one delays its host by the lease).
 _POP = """
 local base = KEYS[1]
-local delay, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
+local delay, horizon, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local first = redis.call('ZRANGE', base .. ':ready', 0, 0, 'WITHSCORES')
 if #first == 0 then return nil end
 local host, at = first[1], tonumber(first[2])
@@ -162,9 +164,9 @@ redis.call('DECR', base .. ':count')
 local start = math.max(at, now)
 if redis.call('ZCARD', q) == 0 then
   redis.call('ZREM', base .. ':ready', host)
-  redis.call('HSET', base .. ':next', host, start + delay)
+  redis.call('HSET', base .. ':next', host, start + delay + lease)
 else
-  redis.call('ZADD', base .. ':ready', start + delay, host)
+  redis.call('ZADD', base .. ':ready', start + delay + lease, host)
 end
 return {item[1], tostring(start - now)}
 """
@@ -181,8 +183,9 @@ class HostPacedQueue:
 
     A popped request carries ``frontier_not_before`` (this process' monotonic clock): its host's
     turn, at most FRONTIER_PACING_HORIZON ahead, waited out by `FrontierPacingMiddleware`, which
-    also reports when the request really went out (`sent`), so a late request pushes its host's
-    next turn back. The per-host delay is FRONTIER_HOST_DELAY (the crawl's DOWNLOAD_DELAY)."""
+    reports when the request really went out (`sent`): only then does the host's next turn start
+    counting (one request per host in flight across all workers; FRONTIER_LEASE seconds if its
+    worker never reports). The per-host delay is FRONTIER_HOST_DELAY (the crawl's DOWNLOAD_DELAY)."""
 
     def __init__(self, server, spider, key: str, serializer=None):
         from scrapy_redis import picklecompat
@@ -194,6 +197,7 @@ class HostPacedQueue:
         settings = spider.crawler.settings
         self.delay = settings.getfloat("FRONTIER_HOST_DELAY")
         self.horizon = min(self.delay, settings.getfloat("FRONTIER_PACING_HORIZON", 5.0))
+        self.lease = settings.getfloat("FRONTIER_LEASE", 60.0)
         self._push = server.register_script(_PUSH)
         self._pop = server.register_script(_POP)
         self._sent = server.register_script(_SENT)
@@ -209,7 +213,7 @@ class HostPacedQueue:
     def pop(self, timeout: float = 0):
         from scrapy.utils.request import request_from_dict
 
-        got = self._pop(keys=[self.key], args=[self.delay, self.horizon])
+        got = self._pop(keys=[self.key], args=[self.delay, self.horizon, self.lease])
         if not got:
             return None
         request = request_from_dict(self.serializer.loads(got[0]), spider=self.spider)
@@ -217,9 +221,8 @@ class HostPacedQueue:
         return request
 
     def sent(self, url: str) -> None:
-        """A request to url's host went out now."""
-        if self.delay:
-            self._sent(keys=[self.key], args=[_host(url), self.delay])
+        """The request handed out for url's host went out now (or was dropped): its next turn."""
+        self._sent(keys=[self.key], args=[_host(url), self.delay])
 
     def clear(self) -> None:
         for key in self.server.scan_iter(f"{self.key}:*"):

@@ -3,8 +3,9 @@
 `harvester.distributed.HostPacedQueue` gives a host's next request to a worker up to
 FRONTIER_PACING_HORIZON seconds before the host's delay has passed, with its turn in
 ``request.meta["frontier_not_before"]``; this middleware (the last before the WARC capture) waits
-until then and tells the frontier when the request really went out. The wait is bounded by the
-horizon (≤ the delay), so a request holds a concurrency place only briefly.
+until then and tells the frontier when the request really went out, which starts the host's next
+turn. A request dropped before (robots.txt, scope) is reported too, so its host is not held. The
+wait is bounded by the horizon (≤ the delay), so a request holds a concurrency place only briefly.
 """
 from __future__ import annotations
 
@@ -33,7 +34,15 @@ class FrontierPacingMiddleware:
             from twisted.internet import reactor, task
 
             await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
+        self._report(request)
+        return None
+
+    def process_exception(self, request, exception, spider=None):
+        if request.meta.pop("frontier_not_before", None) is not None:
+            self._report(request)     # refused before it was sent: release the host's turn
+        return None
+
+    def _report(self, request) -> None:
         queue = getattr(self.crawler.engine.scheduler if self.crawler.engine else None, "queue", None)
         if queue is not None:
             queue.sent(request.url)
-        return None
