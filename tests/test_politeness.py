@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -15,6 +17,7 @@ def _bench():
     return module
 
 
+@pytest.mark.slow
 def test_many_hosts_in_parallel_each_at_its_delay(tmp_path):
     delay = 1.0
     r = _bench().run(40, delay, 1, tmp_path)
@@ -26,12 +29,11 @@ def test_many_hosts_in_parallel_each_at_its_delay(tmp_path):
     assert r["min_gap_s"] >= 0.3 * delay, r
 
 
+@pytest.mark.slow
 def test_two_workers_share_each_hosts_delay(tmp_path):
     """Two workers on one Redis frontier: a host still sees one request per delay (the frontier
     hands its next request out only when the delay has passed), and both workers take part."""
     import shutil
-
-    import pytest
 
     if not shutil.which("redis-server"):
         pytest.skip("redis-server not installed (tools/system-deps.sh)")
