@@ -115,7 +115,7 @@ def worker_lock(out: pathlib.Path, worker: str) -> Iterator[None]:
 # holds across all workers. All in Lua, on Redis' clock, so workers on many machines agree.
 #   KEYS: base  ARGV: host, priority, request  |  base:host:<h> zset (score -priority),
 #   base:ready zset host → earliest next time, base:next hash host → next time of an idle host,
-#   base:count total queued.
+#   base:count total queued, base:hold hash host → until when the host asked to be left alone.
 _PUSH = """
 local base, host = KEYS[1], ARGV[1]
 redis.call('ZADD', base .. ':host:' .. host, ARGV[2], ARGV[3])
@@ -129,14 +129,32 @@ end
 return 1
 """
 #   KEYS: base  ARGV: host, delay  — the request handed out for host went out (or was dropped)
-#   now: the host's next turn is now + delay
+#   now: the host's next turn is now + delay (not before a hold, below)
 _SENT = """
 local base, host = KEYS[1], ARGV[1]
 local t = redis.call('TIME')
 local nxt = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2])
+nxt = math.max(nxt, tonumber(redis.call('HGET', base .. ':hold', host) or '0'))
 if redis.call('ZSCORE', base .. ':ready', host) then
   redis.call('ZADD', base .. ':ready', nxt, host)
 else
+  redis.call('HSET', base .. ':next', host, nxt)
+end
+return 1
+"""
+#   KEYS: base  ARGV: host, seconds  — the host asked to wait (Retry-After, backoff): its next turn
+#   is at least now + seconds, for every worker
+_HOLD = """
+local base, host = KEYS[1], ARGV[1]
+local t = redis.call('TIME')
+local nxt = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2])
+if tonumber(redis.call('HGET', base .. ':hold', host) or '0') < nxt then
+  redis.call('HSET', base .. ':hold', host, nxt)
+end
+local at = redis.call('ZSCORE', base .. ':ready', host)
+if at then
+  if tonumber(at) < nxt then redis.call('ZADD', base .. ':ready', nxt, host) end
+elseif tonumber(redis.call('HGET', base .. ':next', host) or '0') < nxt then
   redis.call('HSET', base .. ':next', host, nxt)
 end
 return 1
@@ -201,6 +219,7 @@ class HostPacedQueue:
         self._push = server.register_script(_PUSH)
         self._pop = server.register_script(_POP)
         self._sent = server.register_script(_SENT)
+        self._hold = server.register_script(_HOLD)
 
     def __len__(self) -> int:
         return int(self.server.get(f"{self.key}:count") or 0)
@@ -223,6 +242,10 @@ class HostPacedQueue:
     def sent(self, url: str) -> None:
         """The request handed out for url's host went out now (or was dropped): its next turn."""
         self._sent(keys=[self.key], args=[_host(url), self.delay])
+
+    def hold_host(self, url: str, seconds: float) -> None:
+        """Every worker leaves url's host alone for `seconds` (a Retry-After or a retry backoff)."""
+        self._hold(keys=[self.key], args=[_host(url), seconds])
 
     def clear(self) -> None:
         for key in self.server.scan_iter(f"{self.key}:*"):

@@ -155,3 +155,60 @@ def test_unreachable_redis_is_one_clear_error(tmp_path):
     assert p.returncode == 2
     assert err.strip().splitlines()[-1].startswith("harvester crawl: cannot use Redis at redis://127.0.0.1:")
     assert not (tmp_path / "out" / "warc").exists() or not list((tmp_path / "out" / "warc").iterdir())
+
+
+def _wait_pop(queue, cap: float = 60.0):
+    deadline = time.monotonic() + cap
+    while time.monotonic() < deadline:
+        request = queue.pop()
+        if request is not None:
+            return request
+        time.sleep(0.02)
+    raise AssertionError("nothing popped")
+
+
+@pytest.fixture
+def frontier(redis_url, request):
+    """A HostPacedQueue on the real Redis, 1 s per-host delay, no early hand-out."""
+    import redis
+    import scrapy
+    from scrapy.utils.test import get_crawler
+
+    from harvester.distributed import HostPacedQueue
+
+    spider = scrapy.Spider(name="t")
+    spider.crawler = get_crawler(settings_dict={"FRONTIER_HOST_DELAY": 1.0, "FRONTIER_PACING_HORIZON": 0})
+    return HostPacedQueue(redis.Redis.from_url(redis_url), spider, f"frontier-{request.node.name}:requests")
+
+
+def test_frontier_one_request_per_host_per_delay(frontier):
+    import scrapy
+
+    for url in ("http://a.gov.cn/1", "http://a.gov.cn/2", "http://b.gov.cn/1"):
+        frontier.push(scrapy.Request(url))
+    assert len(frontier) == 3
+    first, second = frontier.pop(), frontier.pop()
+    assert {first.url, second.url} == {"http://a.gov.cn/1", "http://b.gov.cn/1"}   # other hosts go on
+    assert frontier.pop() is None          # a.gov.cn: its request is out, not yet reported sent
+    t_sent = time.monotonic()
+    frontier.sent(first.url)
+    frontier.sent(second.url)
+    third = _wait_pop(frontier)
+    assert third.url == "http://a.gov.cn/2" and time.monotonic() - t_sent >= 1.0 - 0.05
+    assert len(frontier) == 0
+
+
+def test_frontier_hold_keeps_every_worker_off_the_host(frontier):
+    """A Retry-After seen by one worker (hold_host) holds the host for whichever worker pops next,
+    and a later 'sent' of another request does not shorten the hold."""
+    import scrapy
+
+    frontier.push(scrapy.Request("http://a.gov.cn/1"))
+    frontier.sent(frontier.pop().url)
+    t_hold = time.monotonic()
+    frontier.hold_host("http://a.gov.cn/1", 2.5)
+    frontier.push(scrapy.Request("http://a.gov.cn/1", dont_filter=True))
+    frontier.sent("http://a.gov.cn/other")
+    assert frontier.pop() is None
+    assert _wait_pop(frontier).url == "http://a.gov.cn/1"
+    assert time.monotonic() - t_hold >= 2.5 - 0.05

@@ -83,11 +83,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return new
 
     def hold_host(self, request, seconds: float) -> None:
-        """Keep the request's downloader slot (its host) closed for `seconds` from now."""
+        """Keep the request's downloader slot (its host) closed for `seconds` from now; in a shared
+        crawl, tell the shared frontier too, so no other worker takes that host meanwhile."""
         engine = getattr(self.crawler, "engine", None) if self.crawler else None
         downloader = getattr(engine, "downloader", None)
         if downloader is None or seconds <= 0:
             return
+        frontier = getattr(engine.scheduler, "queue", None)
+        if hasattr(frontier, "hold_host"):
+            frontier.hold_host(request.url, seconds)
         slot = downloader.slots.get(downloader.get_slot_key(request))
         if slot is None:
             return
