@@ -145,7 +145,10 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
         if errors:
             raise CrawlError(f"crawl failed: {errors[0]}")
         if redis_url:
-            distributed.merge_outputs(out)
+            try:
+                distributed.merge_outputs(out)
+            except OSError as exc:
+                raise CrawlError(f"cannot merge the workers' outputs in {out}: {exc.strerror or exc}") from None
     stats = crawler.stats.get_stats() if crawler.stats else {}
     summary = summarize(stats, out, len(portals), elapsed)
     summary["registry_lines_skipped"] = len(skipped)
