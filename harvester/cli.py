@@ -8,12 +8,38 @@ import sys
 from harvester.errors import CommandError  # noqa: F401  (re-exported for the commands)
 # One module per subcommand in harvester/commands/; each defines `register(subparsers)`
 # (adds its parser and sets `func`) and keeps its logic in the library modules.
-COMMANDS = ["parse", "demo", "crawl", "sim", "registry", "replay", "package", "merge"]
+COMMANDS = ["parse", "demo", "crawl", "sim", "registry", "replay", "package", "export", "report", "merge"]
+
+DESCRIPTION = """\
+Find Chinese government information-disclosure annual reports (政府信息公开工作年度报告) on
+government portals, keep every capture in WARC files, and turn each report into one JSON record
+per agency-year."""
+
+EPILOG = """\
+examples:
+  harvester demo --out out/demo                 crawl the built-in simulated portals
+  harvester crawl --out /data/nianbao           crawl the registered portals (re-run to update)
+  harvester parse report.pdf > record.jsonl     parse one downloaded report
+  harvester replay /data/nianbao --out /tmp/r   rebuild the records from the WARC files
+
+exit status: 0 done, 1 nothing usable in the input, 2 bad argument or the job could not run
+(one line on stderr), 130/143 interrupted by Ctrl-C/SIGTERM. `harvester COMMAND -h` for details."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+
+    try:
+        return dist_version("gov-nianbao-harvester")
+    except PackageNotFoundError:   # run from a source tree that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harvester", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="harvester", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"harvester.commands.{name}").register(sub)
     return parser

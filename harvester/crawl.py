@@ -4,6 +4,7 @@
     summary = run_crawl(path, out, loopback=True, warc=False)             # simulator / benchmarks
 
 Output layout: OUT/warc/*.warc.gz, OUT/index.cdxj, OUT/reports/records.jsonl, OUT/crawl-stats.json,
+OUT/run-summary.json (for monitoring; written by harvester.progress, also under `scrapy crawl`/scrapyd),
 OUT/state.jsonl (crawl state, `harvester.state`: a re-run with the same OUT only asks conditionally
 for report pages and attachments it has, so a scheduled job just runs `harvester crawl` again).
 In-process (Twisted's reactor runs once per process): call it once per process; tests and
@@ -12,16 +13,15 @@ benchmarks run `python -m harvester.cli crawl ...` in a subprocess.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
-import socket
 import pathlib
-import time
+import signal
+import sys
 from typing import Any
 
 from harvester.errors import CommandError
-import sys
-
 from harvester.registry import RegistryError, read_registry
 
 
@@ -29,46 +29,134 @@ class CrawlError(CommandError):
     """The crawl could not run or produced nothing; one line."""
 
 
-def crawl_settings(out: str | os.PathLike, *, loopback: bool = False, warc: bool = True,
-                   overrides: dict[str, Any] | None = None):
+# Exit codes of `harvester crawl` (and `exit_code` in run-summary.json): 0 the crawl ran to its end,
+# 2 it could not run or fetched nothing, 128 + signal number when SIGINT (130) / SIGTERM (143) stopped it.
+EXIT_OK, EXIT_FAILED = 0, 2
+
+# Types of the settings a user may give as -s NAME=VALUE, from their defaults (Scrapy's and ours).
+_LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+
+
+def parse_setting_overrides(items: list[str]) -> dict[str, str]:
+    """`-s NAME=VALUE` items → {NAME: VALUE}; a value that cannot have the setting's type is a
+    CrawlError naming it (instead of a traceback from deep inside Scrapy)."""
     from scrapy.settings import Settings
 
     from harvester import settings as module
 
-    out = pathlib.Path(out).resolve()
+    known = Settings()
+    known.setmodule(module, priority="project")
+    overrides: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise CrawlError(f"-s expects NAME=VALUE, got {item!r}")
+        check_setting(name, value, known.get(name))
+        overrides[name] = value
+    return overrides
+
+
+def check_setting(name: str, value: str, default: Any) -> None:
+    from scrapy.settings import BaseSettings
+    def bad(kind: str) -> CrawlError:
+        return CrawlError(f"-s {name}={value}: {name} must be {kind}")
+
+    if name == "LOG_LEVEL":
+        if value.upper() not in _LOG_LEVELS:
+            raise bad("one of " + ", ".join(sorted(_LOG_LEVELS)))
+    elif name == "PROGRESS":
+        if value.lower() not in ("auto", "bar", "lines", "off"):
+            raise bad("auto, bar, lines or off")
+    elif isinstance(default, bool):
+        if value.strip().lower() not in ("true", "false", "1", "0"):
+            raise bad("True or False")
+    elif isinstance(default, (int, float)):
+        try:
+            number = int(value) if isinstance(default, int) else float(value)
+        except ValueError:
+            raise bad("an integer" if isinstance(default, int) else "a number") from None
+        if number < 0:
+            raise bad("zero or more")
+    elif isinstance(default, (dict, BaseSettings)):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise bad('a JSON object, e.g. {"name": 100}')
+
+
+def crawl_settings(out: str | os.PathLike, *, loopback: bool = False, warc: bool = True,
+                   overrides: dict[str, Any] | None = None):
+    """The settings of a crawl into `out`: the settings module, the loopback profile, the output
+    folder (harvester.output derives WARC_DIR, DUMP_PATH, … from OUTPUT_DIR), -s overrides."""
+    from scrapy.settings import Settings
+
+    from harvester import settings as module
+
     s = Settings()
     s.setmodule(module, priority="project")
     if loopback:
         s.update(module.LOOPBACK_PROFILE, priority="project")
     s.set("WARC_ENABLED", warc, priority="project")
-    s.set("WARC_DIR", str(out / "warc"), priority="project")
-    s.set("WARC_CDXJ_PATH", str(out / "index.cdxj"), priority="project")
-    s.set("DUMP_PATH", str(out / "reports" / "records.jsonl"), priority="project")
-    s.set("CRAWL_STATE_PATH", str(out / "state.jsonl"), priority="project")
+    s.set("OUTPUT_DIR", str(pathlib.Path(out).resolve()), priority="project")
     if overrides:
         s.update(overrides, priority="cmdline")
     return s
 
 
-def _warc_bytes(out: pathlib.Path) -> int:
-    folder = out / "warc"
-    return sum(p.stat().st_size for p in folder.glob("*.warc*")) if folder.is_dir() else 0
+def _warc_files(folder: str | None) -> list[pathlib.Path]:
+    if not folder or not os.path.isdir(folder):
+        return []
+    return [p for p in pathlib.Path(folder).iterdir() if ".warc" in p.name and not p.name.startswith(".")]
 
 
-def summarize(stats: dict[str, Any], out: pathlib.Path, n_portals: int, elapsed: float) -> dict[str, Any]:
-    dump = out / "reports" / "records.jsonl"
+def _dump_counts(dump: str | None) -> tuple[int, int]:
+    """(records, records with failed checks) in the dump file."""
+    from harvester.jsonl import read_jsonl
+
     records = failed_checks = 0
-    if dump.exists():
-        for line in dump.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                records += 1
-                failed_checks += bool(json.loads(line).get("checks"))
+    for record in read_jsonl(dump) if dump else ():
+        records += 1
+        failed_checks += bool(record.get("checks"))
+    return records, failed_checks
+
+
+def build_summary(stats: dict[str, Any], per_portal: list[dict[str, Any]], *, reason: str | None,
+                  stop_signal: int | None, output_dir: str | None, dump_path: str | None,
+                  warc_dir: str | None, started_at: dt.datetime, elapsed: float) -> dict[str, Any]:
+    """The run summary (crawl-stats.json "summary", run-summary.json). Counts of *this run* and
+    counts of the *whole output folder* (all runs into it) are kept apart by name:
+    this run: pages, reports, records_new/_changed/_unchanged, warc_bytes_written, failures;
+    folder: records, failed_checks, warc_bytes, warc_files."""
+    pages = sum(p["pages"] for p in per_portal)
+    if stop_signal is not None or reason == "shutdown":
+        status, code = "interrupted", 128 + (stop_signal or signal.SIGINT)
+    # a CLOSESPIDER_* limit the operator set ends a run normally
+    elif not pages or not (reason == "finished" or (reason or "").startswith("closespider_")):
+        status, code = "failed", EXIT_FAILED
+    else:
+        status, code = "ok", EXIT_OK
+    records, failed_checks = _dump_counts(dump_path)
+    warc_files = _warc_files(warc_dir)
+    out = pathlib.Path(output_dir) if output_dir else None
     return {
-        "portals": n_portals,
-        "pages": stats.get("downloader/response_count", 0),
-        "reports": stats.get("item_scraped_count", 0),
-        "records": records,
-        "failed_checks": failed_checks,
+        "status": status,
+        "exit_code": code,
+        "signal": signal.Signals(stop_signal).name if stop_signal else None,
+        "finish_reason": reason,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(elapsed, 2),
+        # this run
+        "portals": len(per_portal),
+        "portals_failed": sum(p["status"] == "failed" for p in per_portal),
+        "pages": pages,
+        "reports": sum(p["reports"] for p in per_portal),
+        "records_new": sum(p["new"] for p in per_portal),
+        "records_changed": sum(p["changed"] for p in per_portal),
+        "records_unchanged": sum(p["unchanged"] for p in per_portal),
         "failed_fetches": stats.get("discovery/failed_fetches", 0),
         "retries": stats.get("retry/count", 0),
         "retries_exhausted": stats.get("retry/max_reached", 0),
@@ -80,68 +168,84 @@ def summarize(stats: dict[str, Any], out: pathlib.Path, n_portals: int, elapsed:
         "not_modified": stats.get("recrawl/not_modified", 0),
         "offsite_refused": stats.get("scope/offsite", 0),
         "robots_refused": stats.get("robotstxt/forbidden", 0),
-        "warc_bytes": _warc_bytes(out),
-        "elapsed_s": round(elapsed, 2),
-        "finish_reason": stats.get("finish_reason"),
+        "warc_bytes_written": stats.get("warc/bytes", 0),
+        # the whole output folder
+        "records": records,
+        "failed_checks": failed_checks,
+        "warc_files": len(warc_files),
+        "warc_bytes": sum(p.stat().st_size for p in warc_files),
+        "output": {"folder": str(out) if out else None, "warc": warc_dir, "dump": dump_path,
+                   "crawl_stats": str(out / "crawl-stats.json") if out else None,
+                   "run_summary": str(out / "run-summary.json") if out else None},
+        "per_portal": per_portal,
     }
+
+
+def write_summary_files(summary: dict[str, Any], stats: dict[str, Any]) -> None:
+    """OUT/crawl-stats.json (summary + every Scrapy stat) and OUT/run-summary.json (summary only)."""
+    from harvester.jsonl import write_json_atomic
+
+    paths = summary["output"]
+    if not paths["folder"]:
+        return
+    write_json_atomic(paths["crawl_stats"], {"summary": summary, "stats": stats})
+    write_json_atomic(paths["run_summary"], summary)
+
+
+def make_output_folder(out: pathlib.Path) -> None:
+    """Create OUT (and OUT/reports, OUT/warc) or fail with one line saying why."""
+    if out.exists() and not out.is_dir():
+        raise CrawlError(f"output folder {out} is a file")
+    try:
+        (out / "reports").mkdir(parents=True, exist_ok=True)
+        (out / "warc").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CrawlError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK):
+        raise CrawlError(f"output folder not writable: {out}")
 
 
 def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike = "out/crawl", *,
               loopback: bool = False, warc: bool = True, overrides: dict[str, Any] | None = None,
               redis_url: str | None = None, crawl_id: str = "harvester", worker: str | None = None
               ) -> dict[str, Any]:
-    """Crawl every portal of `registry` into `out`; return the summary (also in OUT/crawl-stats.json).
+    """Crawl every portal of `registry` into `out`; return the run summary (also in
+    OUT/crawl-stats.json and OUT/run-summary.json). Its `status` is ok, failed or interrupted.
+    A bad registry line is skipped (said on stderr, counted as `registry_lines_skipped`).
     With `redis_url`, this process is worker `worker` of the shared crawl `crawl_id`
     (`harvester.distributed`): per-worker files in OUT, merged into the usual ones at the end."""
     from scrapy.crawler import CrawlerProcess
 
+    from harvester.progress import CrawlProgress
     from harvester.spiders.discovery import DiscoverySpider
 
     try:
         portals, issues = read_registry(registry)
     except RegistryError as exc:
         raise CrawlError(f"registry unusable: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise CrawlError(f"cannot read registry {registry}: {exc.strerror or exc}") from None
     skipped = [i for i in issues if i.severity == "error"]
     for issue in skipped:      # a bad line is skipped and said; the other portals are crawled
         print(f"registry line skipped: {issue}", file=sys.stderr)
     if not portals:
         raise CrawlError(f"registry unusable: no valid portal ({len(skipped)} bad line(s))")
     out = pathlib.Path(out)
-    try:
-        (out / "reports").mkdir(parents=True, exist_ok=True)
-        (out / "warc").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CrawlError(f"cannot create output folder {out}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise CrawlError(f"output folder not writable: {out}")
+    make_output_folder(out)
 
     settings = crawl_settings(out, loopback=loopback, warc=warc, overrides=overrides)
-    stats_file, worker_ctx = out / "crawl-stats.json", contextlib.nullcontext()
+    shared = contextlib.nullcontext()
     if redis_url:
         from harvester import distributed
 
-        worker = worker or socket.gethostname()
-        try:
-            shared = distributed.redis_settings(redis_url, crawl_id, out.resolve(), worker)
-        except ValueError as exc:
-            raise CrawlError(str(exc)) from None
-        distributed.check_redis(redis_url)
-        for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES"):
-            shared[name] = {**settings.getdict(name), **shared[name]}
-        settings.update({k: v for k, v in shared.items() if k not in (overrides or {})}, priority="cmdline")
-        # the per-host delay is kept by the shared frontier, for all workers together
-        settings.set("FRONTIER_HOST_DELAY", settings.getfloat("DOWNLOAD_DELAY"), priority="cmdline")
-        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
-        stats_file, worker_ctx = out / f"crawl-stats-{worker}.json", distributed.worker_lock(out, worker)
-    with worker_ctx:
+        worker, shared = distributed.join_shared_crawl(settings, redis_url, crawl_id, worker, out, overrides)
+    with shared:
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(DiscoverySpider)
         errors: list[str] = []
         d = process.crawl(crawler, portals=portals)
         d.addErrback(lambda f: errors.append(f"{f.type.__name__}: {f.getErrorMessage()}"))
-        t0 = time.monotonic()
         process.start()
-        elapsed = time.monotonic() - t0
         if errors:
             raise CrawlError(f"crawl failed: {errors[0]}")
         if redis_url:
@@ -149,22 +253,68 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
                 distributed.merge_outputs(out)
             except OSError as exc:
                 raise CrawlError(f"cannot merge the workers' outputs in {out}: {exc.strerror or exc}") from None
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    summary = summarize(stats, out, len(portals), elapsed)
-    summary["registry_lines_skipped"] = len(skipped)
-    stats_file.write_text(json.dumps({"summary": summary, "stats": stats}, ensure_ascii=False,
-                                     indent=1, default=str), encoding="utf-8")
-    if not summary["pages"] and not redis_url:     # a late worker of a shared crawl may find nothing left
-        raise CrawlError("no page could be fetched (network down, or every entry URL refused?)")
+    progress = crawler.get_extension(CrawlProgress)
+    summary = progress.summary if progress is not None else None
+    if summary is None:
+        raise CrawlError("the crawl stopped before its summary was written (forced shutdown? see the log above)")
+    if skipped or redis_url:
+        summary["registry_lines_skipped"] = len(skipped)
+        stats = crawler.stats.get_stats()
+        if redis_url:       # each worker's own summary; crawl-stats.json is the last worker's
+            summary["output"]["crawl_stats"] = str(out / f"crawl-stats-{worker}.json")
+            summary["output"]["run_summary"] = str(out / f"run-summary-{worker}.json")
+        write_summary_files(summary, stats)
     return summary
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    rows = [("portals", summary["portals"]), ("pages fetched", summary["pages"]),
-            ("reports found", summary["reports"]), ("records (agency-years)", summary["records"]),
-            ("records with failed checks", summary["failed_checks"]),
-            ("failed fetches", summary["failed_fetches"]), ("retries", summary.get("retries", 0)),
-            ("parse failures", summary["parse_failures"]),
-            ("WARC bytes", summary["warc_bytes"]), ("seconds", summary["elapsed_s"])]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v:>12}" for k, v in rows)
+    """The summary as a table: this run, then the output folder, then one line per portal."""
+    this_run = [("portals", summary["portals"]), ("  failed (no answer)", summary["portals_failed"]),
+                ("pages fetched", summary["pages"]), ("reports found", summary["reports"]),
+                ("  records new", summary["records_new"]), ("  records changed", summary["records_changed"]),
+                ("  records unchanged", summary["records_unchanged"]),
+                ("failed fetches", summary["failed_fetches"]), ("retries", summary.get("retries", 0)),
+                ("parse failures", summary["parse_failures"]),
+                ("WARC bytes written", summary["warc_bytes_written"]), ("seconds", summary["elapsed_s"])]
+    folder = [("records (agency-years)", summary["records"]),
+              ("records with failed checks", summary["failed_checks"]),
+              ("WARC files", summary["warc_files"]), ("WARC bytes", summary["warc_bytes"])]
+    width = max(len(k) for k, _ in this_run + folder)
+    lines = [f"this run ({summary['status']}"
+             + (f", stopped by {summary['signal']}" if summary.get("signal") else "") + ")"]
+    lines += [f"  {k:<{width}}  {v:>12}" for k, v in this_run]
+    lines.append(f"in {summary['output']['folder'] or 'the output folder'} (all runs)")
+    lines += [f"  {k:<{width}}  {v:>12}" for k, v in folder]
+    lines.append(format_per_portal(summary["per_portal"]))
+    return "\n".join(lines)
+
+
+PER_PORTAL_ROWS = 40   # beyond this, only portals that are not ok are listed one by one
+
+
+def format_per_portal(rows: list[dict[str, Any]]) -> str:
+    shown = rows if len(rows) <= PER_PORTAL_ROWS else [r for r in rows if r["status"] != "ok"]
+    head = ("status", "pages", "reports", "failed", "new", "changed", "unch.", "agency")
+    table = [head] + [(r["status"], r["pages"], r["reports"], r["failed_fetches"], r["new"], r["changed"],
+                       r["unchanged"], r["agency"]) for r in shown]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head) - 1)]
+    lines = ["per portal" + ("" if shown is rows else f" ({len(rows) - len(shown)} ok portals not listed)")]
+    for row in table:
+        lines.append("  " + "  ".join(f"{str(v):>{w}}" for v, w in zip(row[:-1], widths)) + f"  {row[-1]}")
+    return "\n".join(lines)
+
+
+def print_crawl_report(summary: dict[str, Any]) -> int:
+    """What `harvester crawl` / `demo` print at the end: the summary, then where everything went.
+    Returns the exit code; a run that fetched nothing is a CrawlError (one line, exit 2)."""
+    print(format_summary(summary))
+    paths = summary["output"]
+    print("output:")
+    for label, key in (("WARC files", "warc"), ("records", "dump"), ("run summary", "run_summary"),
+                       ("crawl stats", "crawl_stats")):
+        if paths.get(key):
+            print(f"  {label:<12} {paths[key]}")
+    if summary["status"] == "failed":
+        raise CrawlError("no page could be fetched (network down, or every entry URL refused?)"
+                         if not summary["pages"] else f"crawl failed ({summary['finish_reason']})")
+    return int(summary["exit_code"])

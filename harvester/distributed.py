@@ -84,6 +84,28 @@ def redis_settings(redis_url: str, crawl_id: str, out: pathlib.Path, worker: str
     }
 
 
+def join_shared_crawl(settings, redis_url: str, crawl_id: str, worker: str | None, out: pathlib.Path,
+                      overrides: dict[str, Any] | None) -> tuple[str, Any]:
+    """Make `settings` those of one worker of the shared crawl; (worker id, the worker's lock)."""
+    import socket
+
+    from harvester.crawl import CrawlError
+
+    worker = worker or socket.gethostname()
+    try:
+        shared = redis_settings(redis_url, crawl_id, out.resolve(), worker)
+    except ValueError as exc:
+        raise CrawlError(str(exc)) from None
+    check_redis(redis_url)
+    for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES"):
+        shared[name] = {**settings.getdict(name), **shared[name]}
+    settings.update({k: v for k, v in shared.items() if k not in (overrides or {})}, priority="cmdline")
+    # the per-host delay is kept by the shared frontier, for all workers together
+    settings.set("FRONTIER_HOST_DELAY", settings.getfloat("DOWNLOAD_DELAY"), priority="cmdline")
+    settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+    return worker, worker_lock(out, worker)
+
+
 def check_redis(redis_url: str) -> None:
     """Fail early, in one line, when Redis cannot be reached (before Scrapy starts)."""
     import redis

@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_REGISTRY = pathlib.Path(__file__).resolve().parent.parent / "registry" / "portals.jsonl"
 
 KNOWN_KEYS = {"agency", "region", "level", "entry_urls", "allowed_hosts", "hints", "provenance", "verified"}
-KNOWN_HINTS = {"cms", "pagination", "list_endpoint", "allow_private", "notes", "column_url_template",
-               "known_report_urls"}
+# Each hint changes what the crawl does (spiders/discovery.py, spiders/pages/); `notes` is for people.
+KNOWN_HINTS = {"cms", "list_endpoint", "allow_private", "notes", "column_url_template", "known_report_urls",
+               "browser"}
 
 
 class RegistryError(ValueError):
@@ -101,7 +102,7 @@ def _is_private(host: str, resolve_names: bool = False) -> bool:
 
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.?")
 YEAR_PLACEHOLDER = "{Y}"
-MAX_TEXT = 500      # hints that are free text (cms family, pagination, notes) stay short
+MAX_TEXT = 500      # hints that are free text (cms family, notes) stay short
 
 
 def _check_url(url: Any, what: str) -> str | None:
@@ -147,13 +148,14 @@ def _check_hints(hints: dict[str, Any], allowed_hosts: list[str]) -> list[tuple[
 
     for key in sorted(set(hints) - KNOWN_HINTS):
         out.append(("warning", f"unknown hint {key!r}"))
-    for name in ("cms", "pagination", "notes"):
+    for name in ("cms", "notes"):
         if hints.get(name) is not None:
             problem = _text_hint(hints[name], name)
             if problem:
                 out.append(("error", problem))
-    if "allow_private" in hints and not isinstance(hints["allow_private"], bool):
-        out.append(("error", f"hints.allow_private must be true or false, not {hints['allow_private']!r}"))
+    for name in ("allow_private", "browser"):
+        if name in hints and not isinstance(hints[name], bool):
+            out.append(("error", f"hints.{name} must be true or false, not {hints[name]!r}"))
     if hints.get("list_endpoint") is not None:
         url_in_scope(hints["list_endpoint"], "hints.list_endpoint")
     template = hints.get("column_url_template")
@@ -291,7 +293,7 @@ def _read_entries(path: pathlib.Path) -> tuple[list[Issue], list[tuple[int, Any]
     except FileNotFoundError:
         raise RegistryError(f"{file}: no such file") from None
     except IsADirectoryError:
-        raise RegistryError(f"{file}: is a folder, not a registry file") from None
+        raise RegistryError(f"{file}: Is a directory, not a registry file") from None
     except UnicodeDecodeError as exc:
         raise RegistryError(f"{file}: not UTF-8 ({exc})") from None
     except OSError as exc:

@@ -58,6 +58,9 @@ class Archive:
     captures: list[Capture]
     damaged: list[str]           # one line per damaged file
     revisits_unresolved: int = 0
+    # rendered DOMs (conversion records `urn:dom:<url>`), by canonical page URL: what the spider
+    # read when the crawl rendered that page in a browser
+    rendered: dict[str, Capture] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from harvester.spiders import pages
@@ -126,6 +129,7 @@ def read_archive(paths, progress: Callable[[str], None] | None = None) -> Archiv
     damaged: list[str] = []
     by_uri_date: dict[tuple[str, str], StoredResponse] = {}
     by_digest: dict[str, StoredResponse] = {}
+    rendered: dict[str, Capture] = {}
     pending_revisits: list[tuple[int, Any, StoredResponse]] = []
     unresolved = 0
     files = list(iter_warc_files(paths))
@@ -143,6 +147,15 @@ def read_archive(paths, progress: Callable[[str], None] | None = None) -> Archiv
             last: tuple[int, int] | None = None    # (offset, index in captures/pending) of the last record
             try:
                 for record in it:
+                    dom_of = _rendered_page(record)
+                    if dom_of:
+                        stored = _stored_dom(dom_of, record)
+                        it.read_to_end(record)
+                        stored.pointer = _pointer(path, it, record)
+                        seq += 1
+                        rendered.setdefault(_canonical(dom_of), Capture(seq, stored))
+                        last = (stored.pointer.offset, record.rec_type)
+                        continue
                     if record.rec_type not in ("response", "revisit"):
                         it.read_to_end(record)
                         last = (it.get_record_offset(), record.rec_type)
@@ -191,7 +204,28 @@ def read_archive(paths, progress: Callable[[str], None] | None = None) -> Archiv
                                        decode_error=orig.decode_error)
         captures.append(Capture(seq_, resolved, revisit_of=orig))
     captures.sort(key=lambda c: c.seq)
-    return Archive(captures, damaged, unresolved)
+    return Archive(captures, damaged, unresolved, rendered)
+
+
+DOM_URI_PREFIX = "urn:dom:"   # harvester.middlewares.browser stores a rendered DOM under this URI
+
+
+def _rendered_page(record) -> str | None:
+    uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+    return uri[len(DOM_URI_PREFIX):] if record.rec_type == "conversion" and uri.startswith(DOM_URI_PREFIX) else None
+
+
+def _stored_dom(url: str, record) -> StoredResponse:
+    body = record.content_stream().read()
+    ctype = record.rec_headers.get_header("Content-Type") or "text/html; charset=utf-8"
+    return StoredResponse(url=url, status=200, headers=[("Content-Type", ctype)], raw_payload=body, payload=body,
+                          pointer=None, ip_address=None, concurrent_to=[])  # type: ignore[arg-type]
+
+
+def _canonical(url: str) -> str:
+    from harvester.spiders import pages
+
+    return pages.canonical_url(url)
 
 
 # --- offline drive of the discovery spider -----------------------------------------------------
@@ -260,11 +294,11 @@ def _roots(archive: Archive) -> list[Capture]:
         for link in page.links():
             if link.url != r.url:
                 linked.add(pages.canonical_url(link.url))
-        for u in page.pagination():
+        for u in page.listing().urls():
             linked.add(pages.canonical_url(u))
-        target = page.shell_target()
-        if target:
-            linked.add(pages.canonical_url(target))
+    for cap in archive.rendered.values():   # links only the browser saw are links too
+        for u in pages.page_for(cap.response.url, _text(cap.response)).listing().urls():
+            linked.add(pages.canonical_url(u))
     roots = {c.seq: c for c in first_per_host.values()}
     roots.update({c.seq: c for c in html_caps if pages.canonical_url(c.response.url) not in linked})
     return [roots[k] for k in sorted(roots)]
@@ -301,7 +335,11 @@ class OfflineCrawl:
         self.spider = DiscoverySpider(portals=[portal])
         self.spider._state = None
         self.stats = _Stats()
-        self.spider.crawler = SimpleNamespace(stats=self.stats, spider=self.spider)
+        from scrapy.settings import Settings
+
+        # pages the crawl rendered are read from their stored DOM, as the crawl read them
+        self.spider.crawler = SimpleNamespace(stats=self.stats, spider=self.spider,
+                                              settings=Settings({"RENDER_ENABLED": bool(archive.rendered)}))
         self.seen: set[str] = set()
         self.heap: list[tuple[int, int, Any]] = []
         self.counter = 0
@@ -313,6 +351,12 @@ class OfflineCrawl:
         if request is None:
             return
         key = pages.canonical_url(request.url)
+        if request.meta.get("render"):
+            cap = self.archive.rendered.get(key)
+            if cap is not None:
+                self.counter += 1
+                heapq.heappush(self.heap, (cap.seq, self.counter, (request, cap, cap.response.url)))
+            return
         if key in self.seen:
             return
         self.seen.add(key)
@@ -349,9 +393,7 @@ class OfflineCrawl:
             heapq.heappush(self.heap, (cap.seq, 10**12 + cap.seq, ("root", cap, None)))
         for cap in self.archive.captures:
             if cap.response.status == 200 and _is_endpoint(cap.response):
-                self.schedule(self.spider._req(cap.response.url, 0, "list",
-                                               callback=self.spider.parse_list_endpoint,
-                                               endpoint=cap.response.url))
+                self.schedule(self.spider._req(cap.response.url, 0, "list"))
         while self.heap:
             _, _, (request, cap, final) = heapq.heappop(self.heap)
             if request == "root":

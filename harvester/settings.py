@@ -75,22 +75,59 @@ DOWNLOADER_MIDDLEWARES = {
     "harvester.middlewares.retry.BackoffRetryMiddleware": 550,
     # raw bytes to WARC, before HttpCompressionMiddleware (590) decodes them
     "harvester.warc.capture.WarcCaptureMiddleware": 950,
+    # pages the spider asks to render: a real browser, and the archive of what it fetched
+    "harvester.middlewares.browser.BrowserMiddleware": 960,
 }
 ITEM_PIPELINES = {
     "harvester.pipelines.parse.ParsePipeline": 300,
     "harvester.pipelines.dump.DumpPipeline": 800,
+    # last: drop raw bytes so feed exports (-o items.jsonl) can write the items
+    "harvester.pipelines.feed.FeedItemPipeline": 900,
 }
 
-# WARC capture (harvester.warc.capture); crawl_settings() points these at OUT/.
+# Output folder (harvester.output): WARC_DIR, WARC_CDXJ_PATH, DUMP_PATH, CRAWL_STATE_PATH derive from
+# OUTPUT_DIR unless set on their own; run-summary.json and crawl-stats.json are written into it.
+ADDONS = {"harvester.output.OutputFolder": 0}
+OUTPUT_DIR = "out/crawl"
+
+# Progress on stderr whatever LOG_LEVEL says, per-portal counts, the run summary (harvester.progress).
+EXTENSIONS = {"harvester.progress.CrawlProgress": 500}
+PROGRESS = "auto"             # auto: a live bar on a terminal, plain lines otherwise; bar, lines, off
+PROGRESS_INTERVAL = 30.0      # seconds between plain progress lines
+
+# WARC capture (harvester.warc.capture); WARC_DIR / WARC_CDXJ_PATH default to OUTPUT_DIR/warc, /index.cdxj.
 WARC_ENABLED = True
 WARC_PREFIX = "harvester"
 WARC_MAX_SIZE = 1_000_000_000
 
-# Where the dump goes (harvester.pipelines.dump); crawl_settings() sets it to OUT/reports/records.jsonl.
+# Where the dump goes (harvester.pipelines.dump); default OUTPUT_DIR/reports/records.jsonl.
 DUMP_PATH = None
 
-# Crawl state (harvester.state): conditional re-crawls; crawl_settings() sets it to OUT/state.jsonl.
+# Crawl state (harvester.state): conditional re-crawls; default OUTPUT_DIR/state.jsonl.
 CRAWL_STATE_PATH = None
+
+# A real browser only where nothing else works (harvester.middlewares.browser): requests without
+# meta["render"] go through Scrapy's own HTTP handler; Playwright cannot download browsers here,
+# so Debian's chromium is used. Bounded: one context, two pages, a page closed after 60 s.
+RENDER_ENABLED = True
+RENDER_SETTLE_MS = 500          # the DOM is settled after this long without a mutation…
+RENDER_SETTLE_MAX_MS = 5000     # …or after this long whatever happens
+RENDER_PAGE_TIMEOUT = 60.0      # seconds per rendered page in all; then it is closed, retried once
+DOWNLOAD_HANDLERS = {   # scrapy-playwright's, starting Playwright only when a page is rendered
+    "http": "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
+    "https": "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": "/usr/bin/chromium",
+    "headless": True,
+    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--disable-dev-shm-usage", "--js-flags=--max-old-space-size=256"],
+}
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000   # ms
+PLAYWRIGHT_PROCESS_REQUEST_HEADERS = "harvester.middlewares.browser.request_headers"
 
 # The demo / test / benchmark profile for the loopback simulator.
 LOOPBACK_PROFILE = {
@@ -103,4 +140,5 @@ LOOPBACK_PROFILE = {
     "RETRY_AFTER_MAX": 30.0,
     "DOWNLOAD_TIMEOUT": 20,
     "LOGSTATS_INTERVAL": 10.0,
+    "PROGRESS_INTERVAL": 5.0,
 }

@@ -1,15 +1,21 @@
 """The discovery spider: from each registry portal's entry URLs to its 年报 reports.
 
-Generic for every portal (what a page is and links to lives in `harvester.spiders.pages`):
+Generic for every portal (what a page is and links to lives in `harvester.spiders.pages`, one
+page-object module per CMS family behind one listing interface):
 
-* entry / navigation pages: follow 信息公开/政务公开 navigation (two steps at most) and any link to a
-  年报 column (by link text or by a column token in the URL);
-* column pages: follow report links (title rule), next pages (TRS ``createPageHTML``, ``?page=N``),
-  per-year / per-organisation sub-columns, ``location.replace`` / meta-refresh shells, and
-  script-driven list endpoints (Hanweb ``dataproxy.jsp``: from the registry hint ``list_endpoint``
-  or announced by the page);
-* report pages: emitted as items when their title is a report title; the PDF/DOC(X) attachments they
-  link are fetched and emitted too; a thin page that only points to attachments is not emitted.
+* entry / navigation pages: follow 信息公开/政务公开 navigation (two steps at most), organisation
+  sub-sites (部门 → XX局, ?branch_id=; a fresh budget each) and any link to a 年报 column;
+* list pages (one callback, `parse_listing`, whatever the family): follow what the page object's
+  `listing()` names: report links and report candidates (year links, year forms, year modules),
+  lists to read (columns, level sub-columns, next pages, list data endpoints of any shape, block
+  fragments), `location.replace` / meta-refresh shells; render the page in a browser when the
+  registry says so (hint `browser`) or the list is built by script (`should_render`);
+* report pages: emitted as items when they read as a report (title, not a list titled like one,
+  not a notice or explainer); the PDF/DOC(X) attachments they link are fetched and emitted too;
+  a thin page that only points to attachments is not emitted.
+
+Registry hints used here: `cms` (family), `list_endpoint`, `column_url_template` (one column per
+year), `known_report_urls`, `browser`; `allow_private` by the scope middleware.
 
 Scope (ScopeMiddleware): only the registry's allowed hosts, on every hop including redirects;
 private/loopback/link-local addresses only for portals whose hint ``allow_private`` is true.
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -41,6 +47,17 @@ logger = logging.getLogger(__name__)
 
 MAX_NAV_DEPTH = 2        # home → 信息公开 → 年报 column
 MAX_LIST_PAGES = 5000    # per portal: list/column pages followed
+
+
+def column_urls(template: str | None) -> list[str]:
+    """The registry hint `column_url_template` (a URL with `{Y}`): one column URL per report year,
+    from the first year of the disclosure regulation to this year."""
+    if not template or "{Y}" not in template:
+        return []
+    import datetime
+
+    this_year = datetime.date.today().year
+    return [template.replace("{Y}", str(y)) for y in range(this_year, pages.rules.FIRST_REPORT_YEAR - 1, -1)]
 
 
 class DiscoverySpider(scrapy.Spider):
@@ -92,13 +109,18 @@ class DiscoverySpider(scrapy.Spider):
     async def start(self):
         for i, portal in enumerate(self.portals):
             for url in portal.entry_urls:
-                r = self._req(url, i, "entry", nav_depth=0)
+                # a hash-routed column (…/index#2845): the route is read by the page object
+                route = urlsplit(url).fragment or None
+                r = self._req(url, i, "entry", nav_depth=0, **({"route": route} if route else {}))
                 if r:
                     yield r
             endpoint = portal.hints.get("list_endpoint")
             if endpoint:
-                r = self._req(pages.hanweb_page_url(endpoint, 1), i, "list", callback=self.parse_list_endpoint,
-                              endpoint=endpoint)
+                r = self._req(pages.first_page_url(endpoint), i, "list")
+                if r:
+                    yield r
+            for url in column_urls(portal.hints.get("column_url_template")):
+                r = self._req(url, i, "list")
                 if r:
                     yield r
             for url in portal.hints.get("known_report_urls") or []:
@@ -113,10 +135,13 @@ class DiscoverySpider(scrapy.Spider):
         from scrapy.spidermiddlewares.httperror import HttpError
 
         request = failure.request
+        portal = request.meta.get("portal")     # per-portal counts: harvester.progress
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             self.crawler.stats.inc_value("discovery/refused")
+            self.crawler.stats.inc_value(f"discovery/refused/portal/{portal}")
             return
         self.crawler.stats.inc_value("discovery/failed_fetches")
+        self.crawler.stats.inc_value(f"discovery/failed_fetches/portal/{portal}")
         status = getattr(getattr(failure.value, "response", None), "status", None)
         logger.warning("fetch failed: %s (%s)", request.url,
                        f"HTTP {status}" if status else failure.getErrorMessage() or failure.type.__name__)
@@ -177,17 +202,22 @@ class DiscoverySpider(scrapy.Spider):
             if role in ("attachment", "detail"):
                 yield from self.parse_attachment(response)
             return
-        page = pages.page_for(response.url, response.text)
+        ctype = response.headers.get(b"Content-Type")
+        page = pages.page_for(response.url, response.text, cms=self.portals[meta["portal"]].hints.get("cms"),
+                              content_type=ctype.decode("latin-1") if ctype else None, route=meta.get("route"))
         if role == "detail":
             yield from self.parse_detail(response, page)
         else:
             yield from self.parse_listing(response, page)
 
     def parse_listing(self, response: TextResponse, page: pages.GenericPage):
+        """The one list callback: whatever the family, a page object's `listing()` says what to
+        fetch next (reports, lists, navigation, organisation sub-sites) and whether the page must
+        be rendered in a browser."""
         portal = response.meta["portal"]
         depth = response.meta.get("nav_depth", MAX_NAV_DEPTH)
         self.crawler.stats.inc_value("discovery/list_pages")
-        listing = page.listing()
+        listing = page.listing(via=response.meta.get("link_title"))
         if listing.shell_target:
             r = self._req(listing.shell_target, portal, response.meta["role"], nav_depth=depth)
             if r:
@@ -203,44 +233,51 @@ class DiscoverySpider(scrapy.Spider):
                 yield r
         if depth < MAX_NAV_DEPTH:
             for link in listing.nav:
-                r = self._req(link.url, portal, "nav", nav_depth=depth + 1)
+                r = self._req(link.url, portal, "nav", nav_depth=depth + 1, link_title=link.text)
                 if r:
                     yield r
-        for endpoint in page.list_endpoints():
-            r = self._req(pages.hanweb_page_url(endpoint, 1), portal, "list", callback=self.parse_list_endpoint,
-                          endpoint=endpoint)
+        for link in listing.orgs:
+            # an organisation's sub-site: a fresh budget to reach its own 年报 column
+            r = self._req(link.url, portal, "nav", nav_depth=1, link_title=link.text)
             if r:
                 yield r
+        if self.should_render(response, page, listing):
+            yield from self.render(response)
 
-    def parse_list_endpoint(self, response: Response):
-        """A Hanweb dataproxy.jsp answer: report links in CDATA records; ask for the next records."""
-        portal = response.meta["portal"]
-        endpoint = response.meta["endpoint"]
-        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
-        links, total = pages.hanweb_records(response.url, text)
-        self.crawler.stats.inc_value("discovery/list_pages")
-        for link in links:
-            if pages.is_report_title(link.text):
-                r = self._req(link.url, portal, "detail", link_title=link.text, detail_url=response.url)
-                if r:
-                    yield r
-        if response.meta.get("first", True) and total:
-            per = int(dict(parse_qsl(urlsplit(response.url).query)).get("perpage") or pages.HANWEB_PER_PAGE)
-            for start in range(1 + per, total + 1, per):
-                r = self._req(pages.hanweb_page_url(endpoint, start, per), portal, "list",
-                              callback=self.parse_list_endpoint, endpoint=endpoint, first=False)
-                if r:
-                    yield r
+    def should_render(self, response: TextResponse, page: pages.GenericPage, listing: pages.Listing) -> bool:
+        """A browser only where nothing else works: the registry asks for it on list pages
+        (hint `browser`), or a column/list page shows signs of a script-built list."""
+        if response.meta.get("rendered") or not self.render_enabled:
+            return False
+        if self.portals[response.meta["portal"]].hints.get("browser"):
+            return response.meta.get("role") in ("list", "entry")
+        return listing.render and (response.meta.get("role") == "list" or page.in_report_column())
+
+    def render(self, response: TextResponse):
+        """The same page again, through the browser (BrowserMiddleware); links in the rendered DOM
+        are followed like static ones."""
+        self.crawler.stats.inc_value("discovery/render_requests")
+        meta = {k: response.meta[k] for k in ("nav_depth", "link_title", "route") if k in response.meta}
+        r = self._req(response.url, response.meta["portal"], "list", rendered=True, render=True, **meta)
+        if r:
+            url = r.url + (f"#{meta['route']}" if meta.get("route") else "")
+            yield r.replace(url=url, dont_filter=True)
+
+    @property
+    def render_enabled(self) -> bool:
+        settings = getattr(self.crawler, "settings", None)
+        return bool(settings and settings.getbool("RENDER_ENABLED"))
 
     def parse_detail(self, response: TextResponse, page: pages.GenericPage):
         portal = response.meta["portal"]
         title = page.title()
         link_title = response.meta.get("link_title")
         candidate = title if title and pages.REPORT_TITLE.search(title) else (link_title or title)
-        if not pages.is_report_title(candidate):
+        if not page.reads_as_report(candidate):
             self.crawler.stats.inc_value("discovery/rejected_pages")
             if not pages.NOTICE.search(candidate or ""):
-                # a per-year column behind a report-looking link: read it as a list
+                # a per-year column or year module behind a report-looking link, or a list titled
+                # like a report (2019年政府信息公开年报): read it as a list
                 yield from self.parse_listing(response, page)
             return
         title = candidate

@@ -118,7 +118,7 @@ def test_title_and_url_rules():
     assert pages.is_column_url("http://x.gov.cn/xxgk/XXGKNB123/index_2.html")
     assert not pages.is_column_url("http://x.gov.cn/zwgk/zfxxgknb/202112/t20211215_111111.html")
     assert pages.canonical_url("http://x.gov.cn/a/t1_2_wap.html#top") == "http://x.gov.cn/a/t1_2.html"
-    page = pages.GenericPage("http://x.gov.cn/col/index.html",
+    page = pages.page_for("http://x.gov.cn/col/index.html",
                              '<script>createPageHTML(3, 0, "index", "html");</script>')
     assert page.pagination() == ["http://x.gov.cn/col/index_1.html", "http://x.gov.cn/col/index_2.html"]
     shell = pages.GenericPage("http://x.gov.cn/a/", '<script>location.replace("/b/");</script>')
@@ -162,3 +162,109 @@ def test_retry_after_is_honoured_up_to_the_cap():
     assert retry_after_seconds(b"120") == 120.0
     assert retry_after_seconds(None) is None and retry_after_seconds(b"soon") is None
     assert retry_after_seconds(b"Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: now
+
+
+# --- the shapes of issue 7, each through the real spider on the shared crawl ----------------------
+DISCOVERY_CLASSES = {
+    "gkmlpt": "1: a list a script fills from a JSON API, behind a hash-routed column",
+    "yearmodule": "2: bare year links to the xxgk annual-report module (.jsp, year as a query parameter)",
+    "yearform": "2: a GET form with a year <select>",
+    "scripted": "3: hrefs assembled by script, only a browser finds them",
+    "departments": "department sub-sites (部门 → XX局, ?branch_id=), level sub-columns, block fragments, script pager",
+    "beijing": "Beijing list.shtml with the six-argument createPageHTML",
+}
+
+
+@pytest.mark.parametrize("portal", sorted(DISCOVERY_CLASSES))
+def test_every_report_of_each_class_is_found(crawled, portal):
+    want = {e["url"] for e in crawled["expected"] if e["portal"] == portal}
+    got = {r["source"]["url"] for r in crawled["records"]}
+    assert want, portal
+    assert sorted(want - got) == [], f"class {DISCOVERY_CLASSES[portal]}: reports not found"
+
+
+def test_traps_of_the_new_portals_are_not_emitted(crawled):
+    titles = [r.get("title") or "" for r in crawled["records"]]
+    assert not [t for t in titles if any(w in t for w in ("图解", "一图读懂", "解读", "通知", "住房公积金"))]
+    # the per-year list titled like a report (2024年政府信息公开年报) was read, not emitted
+    log = crawled["log"]
+    assert any(x["path"] == "/zwgk/col/c2011/y2024.html" for x in log)
+    assert not [r for r in crawled["records"] if r["source"]["url"].endswith("/y2024.html")]
+
+
+def test_browser_only_for_the_script_built_page(crawled):
+    stats = crawled["stats"]["stats"]
+    assert stats.get("discovery/render_requests") == 1 and stats.get("render/pages") == 1
+    assert not stats.get("render/failed")
+    scripted = crawled["sim"].portal("scripted").host
+    # only the browser runs scripts: the page's list.js was fetched, by no one else's host
+    js = [x for x in crawled["log"] if x["path"].endswith(".js")]
+    assert js and {x["host"] for x in js} == {scripted}
+
+
+def test_browser_capture_is_archived_as_pairs_and_a_conversion(crawled):
+    import gzip
+    import urllib.request
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    sim = crawled["sim"]
+    portal = sim.portal("scripted")
+    column = portal.url("/xxgk/nbzl/index.html")
+    responses, requests, conversions = {}, set(), []
+    for path in sorted((crawled["out"] / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for rec in ArchiveIterator(fh):
+                uri = rec.rec_headers.get_header("WARC-Target-URI")
+                if rec.rec_type == "response":
+                    responses.setdefault(uri, []).append(
+                        (rec.rec_headers.get_header("WARC-Record-ID"), rec.http_headers, rec.raw_stream.read()))
+                elif rec.rec_type == "request":
+                    requests.add(uri)
+                elif rec.rec_type == "conversion":
+                    conversions.append((uri, rec.rec_headers, rec.content_stream().read()))
+    # (the shared crawl ran twice: every check holds for each run)
+    # the document from the static fetch and from the browser, and the script the browser ran
+    assert column in requests and script_url(portal) in requests
+    with urllib.request.urlopen(script_url(portal), timeout=60) as served:
+        js = served.read()
+    assert [body for _, _, body in responses[script_url(portal)]] == [js] * len(conversions)
+    # and the XHR its script made (JSON)
+    xhr = portal.url("/xxgk/nbzl/count.json")
+    assert xhr in requests and len(responses[xhr]) == len(conversions)
+    assert all(json.loads(body) == {"count": 4} for _, _, body in responses[xhr])
+    # the static fetch kept the gzip bytes it received; the browser hands over decoded bodies, so
+    # its record drops Content-Encoding (kept as X-Archive-Orig-…) and states the stored length
+    static = [(rid, h, b) for rid, h, b in responses[column] if not h.get_header("X-Archive-Orig-Content-Encoding")]
+    browser = [(rid, h, b) for rid, h, b in responses[column] if h.get_header("X-Archive-Orig-Content-Encoding")]
+    assert static and len(browser) == len(conversions) >= 1
+    for _, headers, body in static:
+        assert headers.get_header("Content-Encoding") == "gzip"
+        assert gzip.decompress(body).lstrip().lower().startswith(b"<!doctype")
+    for _, headers, body in browser:
+        assert headers.get_header("Content-Encoding") is None
+        assert headers.get_header("Content-Length") == str(len(body))
+        assert body == gzip.decompress(static[0][2])
+    # the DOM: a conversion record tied to the browser's response; never stored as a response
+    for uri, rec_headers, dom in conversions:
+        assert uri == f"urn:dom:{column}"
+        assert b'<span id="nb-count">4</span>' in dom    # the DOM after the XHR answered
+        assert rec_headers.get_header("WARC-Refers-To") in {rid for rid, _, _ in browser}
+        assert b"/xxgk/nbzl/202102/a7f3c2d1.shtml" in dom
+        assert all(dom != body for items in responses.values() for _, _, body in items)
+
+
+def script_url(portal) -> str:
+    return portal.url("/js/list.js")
+
+
+def test_replay_follows_the_rendered_dom_without_the_content_rule(crawled, tmp_path):
+    """`harvester replay` reads the stored DOM where the crawl rendered a page, so its traversal
+    reaches the script-built list's reports (not only the content rule)."""
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "replay", str(crawled["out"] / "warc"),
+                           "--out", str(tmp_path), "--no-content-rule"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = {r["source"]["url"] for r in records(tmp_path)}
+    want = {e["url"] for e in crawled["expected"] if e["portal"] == "scripted"}
+    assert want and want <= got

@@ -50,8 +50,9 @@ def crawled(sim_crawl):
 
 
 @pytest.fixture(scope="module")
-def wayback(crawled):
-    coll_root = crawled["tmp"] / "pywb"
+def wayback(crawled, request):
+    # one collection folder per importing module (test_report_page reuses this fixture)
+    coll_root = crawled["tmp"] / f"pywb-{request.module.__name__.rsplit('.', 1)[-1]}"
     coll_root.mkdir()
     env = {**os.environ, "PATH": f"{PYWB}{os.pathsep}{os.environ.get('PATH', '')}"}
     for cmd in (["wb-manager", "init", "coll"],
@@ -166,3 +167,17 @@ def test_revisit_records_resolve_in_pywb(crawled, wayback):
         assert refers_to == url
         played, _ = fetch(f"{wayback}/{timestamp(date)}id_/{url}")
         assert played == originals[url].payload, url
+
+
+def test_rendered_capture_replays_in_pywb(crawled, wayback):
+    """What the browser fetched (the script-built column page and the script it ran) plays back
+    with the served bytes; the browser's records hold decoded bodies, so they need no decoding."""
+    portal = crawled["sim"].portal("scripted")
+    caps = captures(crawled["out"])
+    browser = [c for c in caps if c.header("X-Archive-Orig-Content-Encoding")]
+    script = [c for c in caps if c.url == portal.url("/js/list.js")]
+    assert browser and script
+    for cap in (browser[0], script[0]):
+        served, _ = fetch(cap.url)
+        played, headers = fetch(f"{wayback}/{timestamp(cap.pointer.warc_date)}id_/{cap.url}")
+        assert played == served == cap.payload, cap.url

@@ -117,9 +117,9 @@ BAD_FIELDS = [
     ({"hints": {"list_endpoint": 7}}, "hints.list_endpoint: not a URL string"),
     ({"hints": {"list_endpoint": "http://other.gov.cn/dataproxy.jsp"}}, "is outside allowed_hosts"),
     ({"hints": {"allow_private": "yes"}}, "hints.allow_private must be true or false"),
+    ({"hints": {"browser": "always"}}, "hints.browser must be true or false"),
     ({"hints": {"cms": 3}}, "hints.cms must be a non-empty string"),
     ({"hints": {"cms": ""}}, "hints.cms must be a non-empty string"),
-    ({"hints": {"pagination": {"kind": "page"}}}, "hints.pagination must be a non-empty string"),
     ({"hints": {"notes": ["x"]}}, "hints.notes must be a non-empty string"),
     ({"hints": {"column_url_template": "http://www.a.gov.cn/nb/"}}, "column_url_template must be a URL string holding {Y}"),
     ({"hints": {"column_url_template": 2023}}, "column_url_template must be a URL string holding {Y}"),
@@ -142,7 +142,7 @@ def test_every_field_is_type_checked_and_a_bad_line_never_affects_the_others(tmp
 
 
 def test_good_hints_pass(tmp_path):
-    row = {**GOOD, "hints": {"cms": "TRS", "pagination": "createPageHTML index_N.html", "notes": "n",
+    row = {**GOOD, "hints": {"cms": "TRS", "browser": True, "notes": "n",
                              "column_url_template": "http://www.a.gov.cn/gknb/{Y}nb/",
                              "known_report_urls": ["http://www.a.gov.cn/gknb/t1.html"],
                              "list_endpoint": "http://www.a.gov.cn/module/dataproxy.jsp", "allow_private": False}}

@@ -40,7 +40,8 @@ def test_replay_of_a_wget_warc_finds_the_reports(tmp_path):
     assert notice not in by_url, "a notice about reports is not a report"
     assert set(by_url) == {e["url"] for e in expected}
     for e in expected:
-        gold = json.loads(pathlib.Path(e["gold_path"]).read_text("utf-8"))
+        # portals that serve a corpus document under their own agency carry its adjusted gold
+        gold = e.get("gold") or json.loads(pathlib.Path(e["gold_path"]).read_text("utf-8"))
         wrong = [m for m in mismatches(gold, by_url[e["url"]]) if m[0] != "title" or gold.get("title")]
         assert wrong == [], e["corpus_name"]
         assert by_url[e["url"]]["source"]["warc_file"] == "wget.warc.gz"

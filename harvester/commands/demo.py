@@ -5,18 +5,19 @@ from __future__ import annotations
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="crawl the built-in simulated portals end to end")
-    p.add_argument("--out", default="out/demo")
+    p.add_argument("--out", default="out/demo", metavar="DIR",
+                   help="output folder: warc/, index.cdxj, reports/records.jsonl (default: %(default)s)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import pathlib
 
-    from harvester.crawl import format_summary, run_crawl
+    from harvester.crawl import make_output_folder, print_crawl_report, run_crawl
     from harvester.sim import start_simulator
 
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     sim = start_simulator()
     try:
         registry = out / "registry.jsonl"
@@ -24,6 +25,4 @@ def run(args) -> int:
         summary = run_crawl(registry, out, loopback=True)
     finally:
         sim.stop()
-    print(format_summary(summary))
-    print(f"records: {out / 'reports' / 'records.jsonl'}")
-    return 0
+    return print_crawl_report(summary)

@@ -24,6 +24,8 @@ def run(args) -> int:
             data, name = sys.stdin.buffer.read(), None
         else:
             p = Path(path)
+            if p.is_dir():   # one input is one document: a folder is named, not walked
+                raise CommandError(f"{path}: is a directory; name the files (e.g. {path.rstrip('/')}/*.pdf)")
             if not p.is_file():
                 raise CommandError(f"{path}: no such file")
             try:

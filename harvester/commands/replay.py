@@ -7,7 +7,8 @@ import sys
 
 def register(sub) -> None:
     p = sub.add_parser("replay", help="rebuild the JSONL dump from WARC files (no network)")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="WARC file or folder (every *.warc[.gz] in it)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="WARC file, folder of WARC files, or a crawl's output folder (its warc/)")
     p.add_argument("--out", required=True, help="output folder (DIR/reports/records.jsonl)")
     p.add_argument("--no-content-rule", action="store_true",
                    help="only the crawl's link rules decide what is a report")
@@ -20,7 +21,7 @@ def run(args) -> int:
     from harvester.replay import replay, stderr_progress
 
     try:
-        s = replay(args.paths, args.out, progress=None if args.quiet else stderr_progress,
+        s = replay([warc_folder(p) for p in args.paths], args.out, progress=None if args.quiet else stderr_progress,
                    content_rule=not args.no_content_rule)
     except OSError as exc:
         raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
@@ -38,3 +39,14 @@ def run(args) -> int:
             raise CommandError(f"nothing replayed: {s['damaged'][0]}")
         return 1 if s["damaged"] else 0
     return 0
+
+
+def warc_folder(path: str) -> str:
+    """A crawl's output folder stands for its warc/ subfolder; anything else is taken as given."""
+    import glob
+    import os
+
+    sub = os.path.join(path, "warc")
+    if os.path.isdir(sub) and not glob.glob(os.path.join(glob.escape(path), "*.warc*")):
+        return sub
+    return path

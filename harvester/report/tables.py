@@ -115,11 +115,11 @@ def number(tok: Token | None) -> int | float | None:
     return None if tok is None else tok.number
 
 
-def money_wan_yuan(tok: Token | None, what: str, warnings: list[str]) -> float | int | None:
-    """元 → 万元; 万/万元 or no unit (the column says 万元) as printed."""
+def money_wan_yuan(tok: Token | None, what: str, warnings: list[str]) -> float | None:
+    """元 → 万元; 万/万元 or no unit (the column says 万元) as printed; always a float (one type per column)."""
     if tok is None or tok.number is None:
         return None
-    value = tok.number
+    value = float(tok.number)
     if tok.unit == "元":
         value = round(value / 10000, 8)
     if tok.remark:

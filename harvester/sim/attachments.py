@@ -15,7 +15,7 @@ class AttachmentPortal(SimPortal):
     region = "江苏"
     level = "city"
     site_name = "淮安市人民政府"
-    hints = {"pagination": "single page", "notes": "reports only as PDF/DOCX attachments"}
+    hints = {"notes": "reports only as PDF/DOCX attachments; single list page"}
 
     def setup(self) -> None:
         s = self.sim

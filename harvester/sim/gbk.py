@@ -31,7 +31,7 @@ class GbkPortal(SimPortal):
     chunked = True
     page_encoding = "gbk"
     per_page = 2
-    hints = {"pagination": "?page=N"}
+    hints = {"notes": "lists paged with ?page=N links"}
 
     def setup(self) -> None:
         s = self.sim

@@ -38,7 +38,7 @@ class HanwebPortal(SimPortal):
     robots = "User-agent: *\nDisallow: /module/web/jpage/search.jsp\n"
     gzip = True
     per_page = 2
-    hints = {"pagination": "dataproxy.jsp startrecord/endrecord/perpage (POST or GET)"}
+    hints = {"notes": "list from dataproxy.jsp startrecord/endrecord/perpage (POST or GET)"}
 
     def setup(self) -> None:
         s = self.sim

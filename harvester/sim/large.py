@@ -19,7 +19,7 @@ class LargePortal(SimPortal):
     region = "上海"
     level = "county-district"
     site_name = "大型模拟区"
-    hints = {"pagination": "createPageHTML index_N.html", "notes": "benchmark portal"}
+    hints = {"notes": "benchmark portal; createPageHTML index_N.html"}
 
     def configure(self, n_pages: int) -> None:
         self.n_details = max(1, n_pages * PER_PAGE // (PER_PAGE + 1))

@@ -19,8 +19,17 @@ from harvester.sim.hanweb import HanwebPortal
 from harvester.sim.large import LargePortal
 from harvester.sim.shell import ShellPortal
 from harvester.sim.trs import TrsPortal
+from harvester.sim.beijing import BeijingPortal
+from harvester.sim.departments import DepartmentPortal
+from harvester.sim.gkmlpt import GkmlptPortal
+from harvester.sim.scripted import ScriptedPortal
+from harvester.sim.yearform import YearFormPortal
+from harvester.sim.yearmodule import YearModulePortal
 
 PORTAL_CLASSES: list[type[SimPortal]] = [TrsPortal, HanwebPortal, GbkPortal, AttachmentPortal, ShellPortal]
+# Portals of the shapes discovery must handle beyond list links (spiders/pages/): JSON API + hash
+# route, year module, year form, script-assembled links (browser), organisation sub-sites, Beijing lists.
+PORTAL_CLASSES += [GkmlptPortal, YearModulePortal, YearFormPortal, ScriptedPortal, DepartmentPortal, BeijingPortal]
 
 
 @dataclasses.dataclass(frozen=True)

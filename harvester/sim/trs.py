@@ -53,7 +53,7 @@ class TrsPortal(SimPortal):
     robots = "User-agent: *\nDisallow: /zwgk/internal/\nDisallow: /search/\n"
     gzip = True
     per_page = 2
-    hints = {"pagination": "createPageHTML index_N.html"}
+    hints = {"notes": "paged by createPageHTML index_N.html"}
 
     def setup(self) -> None:
         s = self.sim

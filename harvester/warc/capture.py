@@ -242,6 +242,8 @@ class WarcCaptureMiddleware:
             return response
         if urlsplit(response.url).scheme not in ("http", "https"):
             return response
+        if "playwright" in (response.flags or ()):
+            return response  # a browser's DOM is no response: harvester.middlewares.browser archives it
         request.meta.pop("warc", None)  # a pointer copied over from a redirect hop
         before_records, before_bytes = self.writer.records_written, self.writer.bytes_written
         prev = request.meta.get("prev_capture") or None

@@ -352,13 +352,18 @@ class WarcWriter:
         first_len = buf.tell()
         writer.write_record(request_record)
         pair_len = buf.tell()
-        current = self._file_for(pair_len)
+        current, base = self._commit(buf, pair_len, 2)
+        return current, base, first_len, pair_len
+
+    def _commit(self, buf, length: int, records: int) -> tuple[_OpenFile, int]:
+        """Append the serialised records in `buf` to the current file in one piece: (file, offset)."""
+        current = self._file_for(length)
         base = current.size
         self._append(current, buf)
         current.pairs += 1
-        self.records_written += 2
-        self.bytes_written += pair_len
-        return current, base, first_len, pair_len
+        self.records_written += records
+        self.bytes_written += length
+        return current, base
 
     def write_revisit(
         self,
@@ -467,6 +472,56 @@ class WarcWriter:
             ))
             self._cdxj.flush()
         return pointer
+
+    def write_resource(
+        self,
+        url: str,
+        body: bytes,
+        content_type: str,
+        *,
+        record_type: str = "resource",
+        refers_to: str | None = None,
+        refers_to_uri: str | None = None,
+        warc_date: str | None = None,
+    ) -> WarcPointer:
+        """Write one record without HTTP headers (``resource``, ``conversion`` or ``metadata``):
+        e.g. a browser's rendered DOM as a ``conversion`` of the response record ``refers_to``.
+        Whole or not at all, like a pair; one CDXJ line."""
+        if self._closed:
+            raise ValueError("write to a closed WarcWriter")
+        if record_type not in ("resource", "conversion", "metadata"):
+            raise ValueError(f"not a headerless record type: {record_type!r}")
+        warc_date = warc_date or _now_iso()
+        rec_id = StatusAndHeadersParser.make_warc_id()
+        headers = [("WARC-Type", record_type), ("WARC-Record-ID", rec_id), ("WARC-Date", warc_date),
+                   ("WARC-Target-URI", url)]
+        if refers_to:
+            headers.append(("WARC-Refers-To", refers_to))
+        if refers_to_uri:
+            headers.append(("WARC-Refers-To-Target-URI", refers_to_uri))
+        buf = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
+        try:
+            writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
+            rec = writer.create_warc_record(
+                url, record_type, payload=io.BytesIO(body), length=len(body),
+                warc_content_type=content_type,
+                warc_headers=StatusAndHeaders("", headers, protocol=WARC_VERSION),
+            )
+            writer.write_record(rec)
+            rec_len = buf.tell()
+            current, base = self._commit(buf, rec_len, 1)
+        finally:
+            buf.close()
+        digest = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(
+            "WARC-Block-Digest") or ""
+        if self._cdxj is not None:
+            self._cdxj.write(cdxj.format_line(url, warc_date, {
+                "url": url, "mime": content_type.split(";", 1)[0].strip().lower() or "-",
+                "digest": digest.split(":", 1)[-1], "length": rec_len, "offset": base,
+                "filename": current.name, "rectype": record_type, "record_id": rec_id}))
+            self._cdxj.flush()
+        return WarcPointer(warc_file=current.name, offset=base, length=rec_len, record_id=rec_id,
+                           warc_date=warc_date, payload_digest=digest)
 
     @property
     def current_path(self) -> str | None:
