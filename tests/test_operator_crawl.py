@@ -15,7 +15,7 @@ import pytest
 
 from conftest import CRAWL_TIMEOUT, ROOT, run_cli_crawl
 
-DEAD_HOST = "127.0.0.119"      # nothing listens there: a portal that is down
+DEAD_HOST = "127.0.0.254"     # nothing listens there (the simulator uses low 127.0.0.N): a portal that is down
 
 
 def wait_for(condition, cap: float = 120.0, what: str = "condition") -> None:

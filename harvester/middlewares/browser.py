@@ -171,6 +171,7 @@ class BrowserMiddleware:
         from harvester.warc.writer import RequestData, ResponseData
 
         page_pointer = None
+        bytes_before = writer.bytes_written
         for ex in session.exchanges:
             parts = urlsplit(ex.url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -195,6 +196,7 @@ class BrowserMiddleware:
         dom = writer.write_resource(f"urn:dom:{url}", response.body, f"text/html; charset={response.encoding}",
                                     record_type="conversion",
                                     refers_to=page_pointer.record_id if page_pointer else None, refers_to_uri=url)
+        self.stats.inc_value("warc/bytes", writer.bytes_written - bytes_before)   # the run's WARC bytes, all writers
         meta = pointer_meta(page_pointer) if page_pointer else {}
         meta["rendered_dom_record_id"] = dom.record_id
         return meta
