@@ -138,61 +138,62 @@ def worker_lock(out: pathlib.Path, worker: str) -> Iterator[None]:
 #   KEYS: base  ARGV: host, priority, request  |  base:host:<h> zset (score -priority),
 #   base:ready zset host → earliest next time, base:next hash host → next time of an idle host,
 #   base:count total queued, base:hold hash host → until when the host asked to be left alone.
-_PUSH = """
+# Shared by the scripts: Redis' clock, and setting a host's next turn (in `ready` while it has
+# queued requests, else in `next` for when it gets one), optionally only if later than now.
+_LUA = """
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1e6
+end
+local function set_turn(base, host, at, only_later)
+  local current = redis.call('ZSCORE', base .. ':ready', host)
+  if current then
+    if not only_later or tonumber(current) < at then redis.call('ZADD', base .. ':ready', at, host) end
+  elseif not only_later or tonumber(redis.call('HGET', base .. ':next', host) or '0') < at then
+    redis.call('HSET', base .. ':next', host, at)
+  end
+end
+"""
+_PUSH = _LUA + """
 local base, host = KEYS[1], ARGV[1]
 redis.call('ZADD', base .. ':host:' .. host, ARGV[2], ARGV[3])
 redis.call('INCR', base .. ':count')
 if not redis.call('ZSCORE', base .. ':ready', host) then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
   local nxt = tonumber(redis.call('HGET', base .. ':next', host) or '0')
-  redis.call('ZADD', base .. ':ready', math.max(now, nxt), host)
+  redis.call('ZADD', base .. ':ready', math.max(now(), nxt), host)
 end
 return 1
 """
 #   KEYS: base  ARGV: host, delay  — the request handed out for host went out (or was dropped)
 #   now: the host's next turn is now + delay (not before a hold, below)
-_SENT = """
+_SENT = _LUA + """
 local base, host = KEYS[1], ARGV[1]
-local t = redis.call('TIME')
-local nxt = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2])
-nxt = math.max(nxt, tonumber(redis.call('HGET', base .. ':hold', host) or '0'))
-if redis.call('ZSCORE', base .. ':ready', host) then
-  redis.call('ZADD', base .. ':ready', nxt, host)
-else
-  redis.call('HSET', base .. ':next', host, nxt)
-end
+local hold = tonumber(redis.call('HGET', base .. ':hold', host) or '0')
+set_turn(base, host, math.max(now() + tonumber(ARGV[2]), hold), false)
 return 1
 """
 #   KEYS: base  ARGV: host, seconds  — the host asked to wait (Retry-After, backoff): its next turn
 #   is at least now + seconds, for every worker
-_HOLD = """
+_HOLD = _LUA + """
 local base, host = KEYS[1], ARGV[1]
-local t = redis.call('TIME')
-local nxt = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2])
-if tonumber(redis.call('HGET', base .. ':hold', host) or '0') < nxt then
-  redis.call('HSET', base .. ':hold', host, nxt)
+local until_ = now() + tonumber(ARGV[2])
+if tonumber(redis.call('HGET', base .. ':hold', host) or '0') < until_ then
+  redis.call('HSET', base .. ':hold', host, until_)
 end
-local at = redis.call('ZSCORE', base .. ':ready', host)
-if at then
-  if tonumber(at) < nxt then redis.call('ZADD', base .. ':ready', nxt, host) end
-elseif tonumber(redis.call('HGET', base .. ':next', host) or '0') < nxt then
-  redis.call('HSET', base .. ':next', host, nxt)
-end
+set_turn(base, host, until_, true)
 return 1
 """
 #   KEYS: base  ARGV: delay, horizon, lease  →  {request, seconds to wait} or nil
 #   Until that request is reported sent, the host's next turn is a lease away (one request per
 #   host in flight across all workers; a worker that dies holding one delays its host by the lease).
-_POP = """
+_POP = _LUA + """
 local base = KEYS[1]
 local delay, horizon, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local first = redis.call('ZRANGE', base .. ':ready', 0, 0, 'WITHSCORES')
 if #first == 0 then return nil end
 local host, at = first[1], tonumber(first[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-if at > now + horizon then return nil end
+local t_now = now()
+if at > t_now + horizon then return nil end
 local q = base .. ':host:' .. host
 local item = redis.call('ZRANGE', q, 0, 0)
 if #item == 0 then
@@ -201,14 +202,14 @@ if #item == 0 then
 end
 redis.call('ZREMRANGEBYRANK', q, 0, 0)
 redis.call('DECR', base .. ':count')
-local start = math.max(at, now)
+local start = math.max(at, t_now)
 if redis.call('ZCARD', q) == 0 then
   redis.call('ZREM', base .. ':ready', host)
   redis.call('HSET', base .. ':next', host, start + delay + lease)
 else
   redis.call('ZADD', base .. ':ready', start + delay + lease, host)
 end
-return {item[1], tostring(start - now)}
+return {item[1], tostring(start - t_now)}
 """
 
 
