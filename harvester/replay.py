@@ -1,505 +1,547 @@
-"""Replay: WARC files → the same JSONL dump the crawl writes, without the network.
+"""Replay: WARC/ARC files → the same JSONL dump the crawl writes, without the network.
 
     summary = replay(["out/run1/warc"], "out/replayed")    # → out/replayed/reports/records.jsonl
 
-Which captures are reports is decided by the crawl's own discovery spider
-(``harvester.spiders.discovery``), driven offline: the archive plays the network. Each page is
-handed to the spider's callbacks as a Scrapy response built from the stored record (same body,
-headers, encoding detection); the requests the spider yields are "fetched" by looking their URL up
-in the archive (following stored redirects). Pending requests are served in the order their
-captures appear in the WARC files, i.e. the order the crawl received them, so the first link to a
-URL (which gives an attachment its ``detail_url``) and the order of items match the crawl. The
-traversal starts at the captured HTML pages no other captured page links to (a crawl's entry
-pages; a wget mirror's start URLs) and at script list endpoints (Hanweb ``dataproxy.jsp``).
+Two ways, chosen per file:
 
-Items go through the crawl's parse step (``pipelines.parse.parse_item``) and dump
-(``RecordDump``), so replaying a crawl's WARCs reproduces its dump (ids, values, ``source``
-pointers). Captures the traversal never reached (a foreign WARC whose link structure the rules do
-not follow) are accepted by a content rule: the parsed record has a statutory template (2019/2021)
-and a report title (政府信息公开…报告, not a notice).
+* **Our own WARCs read the crawl's decisions.** A crawl writes, for each capture the spider
+  handled, a ``metadata`` record (``harvester.warc.discovery``) saying what it made of it: a
+  report page, an attachment, an unchanged report (a re-crawl's revisit), or nothing. Replay
+  reads those records and parses the captures that were reports, in a process pool, in the order
+  the crawl emitted them. No spider runs, nothing is re-decided, so the crawl's dump comes back
+  exactly (records, ids, ``source`` pointers).
+* **Foreign or old WARCs re-run the real engine.** Files without decision records (another tool's,
+  ours from before the records existed, or all files with ``rerun=True`` to apply newer
+  discovery rules) are replayed by the real crawl (``harvester crawl`` in a subprocess: the
+  discovery spider, every middleware, the pipelines) with the archive as the network
+  (``harvester.warc.archive.ArchiveDownloadHandler``; a URL not in the archive is a miss,
+  counted). The portal is the ``registry`` given, else one made from the archive: every host in
+  it, the captured pages no other captured page links to as entry pages (those whose title is a
+  report title, and unlinked attachments, as known report URLs). Captures the traversal never
+  reached still pass a content rule (a statutory template and a report title that is not a
+  notice; ``content_rule=False`` turns it off); it only adds agency-years the traversal did not
+  find.
 
-Reads gzip and plain WARCs, WARC/1.0 and 1.1; ``revisit`` records are resolved to the record they
-refer to (WARC-Refers-To-Target-URI + Date, else the payload digest); a damaged or truncated file
-is used up to the damage and reported (``summary["damaged"]``).
+Several crawls, one truth: files are replayed crawl by crawl (warcinfo ``crawlStart``; files of
+one crawl in name order), each crawl's records added to the dump the previous one left, exactly
+as the crawls themselves updated it: a report that changed gets its earlier versions in
+``revisions``; an unchanged one keeps its line. The result is the last crawl's dump.
+
+Streaming: payloads are read when parsed and never held; what is kept is the dump and, per
+crawl, the pointers of captures still waiting for their decision record (a report stored as a
+revisit finds its original by one more pass over the files, rather than by keeping every
+original's pointer). Damaged files are used
+up to the damage; unreadable, skipped (``.open``) and undecodable captures are named and counted.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
-import heapq
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
-from types import SimpleNamespace
-from typing import Any, Callable, Iterator
-from urllib.parse import urljoin
-
-from warcio.archiveiterator import ArchiveIterator
-
-from harvester.warc.reader import StoredResponse, _pointer, _stored_response, iter_warc_files
-
-__all__ = ["Capture", "read_archive", "replay", "ReplayError"]
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import urljoin, urlsplit
 
 from harvester.errors import CommandError
+from harvester.warc.captures import CaptureIndex, CaptureRef, Decision, decision_of
+from harvester.warc.reader import (
+    OPEN_SKIPPED_SUFFIX,
+    StoredResponse,
+    archive_iterator,
+    iter_warc_files,
+    read_record_at,
+    record_complete,
+)
+from harvester.warc.records import parse_warc_fields
+
+__all__ = ["replay", "ReplayError", "ReplayReport", "stderr_progress"]
+
+DOM_URI_PREFIX = "urn:dom:"   # harvester.middlewares.browser stores a rendered DOM under this URI
+
+ENGINE_TIMEOUT = None  # a big archive replays for as long as it parses
 
 
 class ReplayError(CommandError):
     """Replay could not run (no WARC, nothing readable); one line."""
 
 
-@dataclasses.dataclass
-class Capture:
-    seq: int                     # position in the archive (file order, then record order)
-    response: StoredResponse
-    revisit_of: StoredResponse | None = None   # set when this capture is a resolved revisit
+@dataclass
+class ReplayReport:
+    """What happened: counts, and the names of what could not be used."""
 
-
-@dataclasses.dataclass
-class Archive:
-    captures: list[Capture]
-    damaged: list[str]           # one line per damaged file
+    warc_files: int = 0
+    captures: int = 0
+    reports: int = 0            # report captures parsed (decisions + engine + content rule)
+    by_decisions: int = 0
+    by_engine: int = 0
+    by_content_rule: int = 0
+    unchanged: int = 0          # re-crawl decisions "unchanged": the dump line kept
+    parse_failures: int = 0
+    misses: int = 0             # engine: URLs asked for that the archive does not hold
     revisits_unresolved: int = 0
-    # rendered DOMs (conversion records `urn:dom:<url>`), by canonical page URL: what the spider
-    # read when the crawl rendered that page in a browser
-    rendered: dict[str, Capture] = dataclasses.field(default_factory=dict)
+    damaged: list[str] = field(default_factory=list)      # "file: what"
+    skipped: list[str] = field(default_factory=list)      # "file: why"
+    undecodable: list[str] = field(default_factory=list)  # "url: why"
 
-    def __post_init__(self) -> None:
-        from harvester.spiders import pages
-
-        self.by_url: dict[str, list[Capture]] = {}
-        for cap in self.captures:
-            url = cap.response.url
-            if not url:
-                continue
-            for key in {url, pages.canonical_url(url)}:
-                self.by_url.setdefault(key, []).append(cap)
-
-    def lookup(self, url: str) -> Capture | None:
-        """The capture the crawl would have received for `url`: its first non-error capture
-        (a retried 500 is followed by the 200), else the last one."""
-        from harvester.spiders import pages
-
-        caps = self.by_url.get(url) or self.by_url.get(pages.canonical_url(url))
-        if not caps:
-            return None
-        for cap in caps:
-            if cap.response.status < 500 and cap.response.status != 429:
-                return cap
-        return caps[-1]
+    def summary(self, records: int, dump: str, elapsed: float) -> dict[str, Any]:
+        return {**{k: v for k, v in self.__dict__.items()}, "records": records, "dump": dump,
+                "elapsed_s": round(elapsed, 2)}
 
 
-def _tail_damaged(path: str, offset: int) -> bool:
-    """True when the file's last record (starting at `offset`) is cut short."""
-    import zlib
+# --- reading the archive ----------------------------------------------------------------------
 
+@dataclass
+class WarcFile:
+    path: str
+    crawl_start: str = ""        # warcinfo crawlStart ("" for foreign files)
+    decisions: bool = False      # warcinfo announces discovery metadata records
+    is_arc: bool = False
+
+
+def _first_record_info(path: str) -> WarcFile:
+    info = WarcFile(path, is_arc=path.lower().endswith((".arc", ".arc.gz")))
     with open(path, "rb") as fh:
-        fh.seek(offset)
-        data = fh.read()
-    if data[:2] == b"\x1f\x8b":
-        out = []
-        while data:
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            try:
-                out.append(d.decompress(data))
-            except zlib.error:
-                return True
-            if not d.eof:
-                return True
-            data = d.unused_data
-        data = b"".join(out)
-    head, sep, rest = data.partition(b"\r\n\r\n")
-    if not sep:
-        return True
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            try:
-                return len(rest) < int(value.strip())
-            except ValueError:
-                return True
-    return False
+        for record in archive_iterator(fh):
+            if record.rec_type == "warcinfo":
+                fields = dict(parse_warc_fields(record.content_stream().read()))
+                info.crawl_start = fields.get("crawlStart", "")
+                info.decisions = bool(fields.get("discoveryRecords"))
+            break
+    return info
 
 
-def _revisit_key_date(rec_headers) -> tuple[str | None, str | None]:
-    return rec_headers.get_header("WARC-Refers-To-Target-URI"), rec_headers.get_header("WARC-Refers-To-Date")
+def _capture_ref(path: str, it, record) -> CaptureRef:
+    rh, http = record.rec_headers, record.http_headers
+    status = http.get_statuscode() if http is not None else ""
+    if record.rec_type == "resource":
+        status = "200"
+    return CaptureRef(
+        path=path, offset=it.get_record_offset(), length=it.get_record_length(),
+        url=rh.get_header("WARC-Target-URI") or "", warc_date=rh.get_header("WARC-Date") or "",
+        status=int(status) if str(status).isdigit() else 0, rectype=record.rec_type,
+        record_id=rh.get_header("WARC-Record-ID"), digest=rh.get_header("WARC-Payload-Digest"),
+        refers_to=rh.get_header("WARC-Refers-To"), refers_to_uri=rh.get_header("WARC-Refers-To-Target-URI"),
+        refers_to_date=rh.get_header("WARC-Refers-To-Date"))
 
 
-def read_archive(paths, progress: Callable[[str], None] | None = None) -> Archive:
-    """Every response (and resolved revisit) of the given WARC files/folders, in archive order."""
-    captures: list[Capture] = []
-    damaged: list[str] = []
-    by_uri_date: dict[tuple[str, str], StoredResponse] = {}
-    by_digest: dict[str, StoredResponse] = {}
-    rendered: dict[str, Capture] = {}
-    pending_revisits: list[tuple[int, Any, StoredResponse]] = []
-    unresolved = 0
-    files = list(iter_warc_files(paths))
-    seq = 0
-    for n, path in enumerate(files, 1):
-        if progress:
-            progress(f"reading {n}/{len(files)}: {os.path.basename(path)}")
+def _iter_file(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any, Any]]:
+    """(kind, ref-or-decision) for every capture and decision record of one file, streaming:
+    ("capture", CaptureRef) and ("decision", Decision). Damage is reported, never raised."""
+    path = wf.path
+    last: tuple[int, int] | None = None
+    pending: list[tuple[str, Any]] = []   # the last record is only handed out once known whole
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        report.damaged.append(f"{path}: unreadable: {exc.strerror}")
+        return
+    with fh:
+        it = archive_iterator(fh)
         try:
-            fh = open(path, "rb")
-        except OSError as exc:
-            damaged.append(f"{path}: unreadable: {exc.strerror}")
-            continue
-        with fh:
-            it = ArchiveIterator(fh)
-            last: tuple[int, int] | None = None    # (offset, index in captures/pending) of the last record
-            try:
-                for record in it:
-                    dom_of = _rendered_page(record)
-                    if dom_of:
-                        stored = _stored_dom(dom_of, record)
-                        it.read_to_end(record)
-                        stored.pointer = _pointer(path, it, record)
-                        seq += 1
-                        rendered.setdefault(_canonical(dom_of), Capture(seq, stored))
-                        last = (stored.pointer.offset, record.rec_type)
-                        continue
-                    if record.rec_type not in ("response", "revisit"):
-                        it.read_to_end(record)
-                        last = (it.get_record_offset(), record.rec_type)
-                        continue
-                    stored = _stored_response(path, record)
-                    it.read_to_end(record)
-                    stored.pointer = _pointer(path, it, record)
+            for record in it:
+                rtype = record.rec_type
+                block = None
+                if rtype == "metadata":
+                    block = record.content_stream().read(1 << 20)
+                it.read_to_end(record)
+                last = (it.get_record_offset(), it.get_record_length())
+                yield from pending
+                pending = []
+                if rtype in ("response", "revisit", "resource", "conversion"):
+                    ref = _capture_ref(path, it, record)
+                    # http(s) captures (not wget's metadata:// logs), and the browser's rendered DOMs
+                    if ref.url.lower().startswith(("http:", "https:")) or (
+                            rtype == "conversion" and ref.url.startswith(DOM_URI_PREFIX)):
+                        pending.append(("capture", ref))
+                elif block is not None:
                     rh = record.rec_headers
-                    seq += 1
-                    last = (stored.pointer.offset, record.rec_type)
-                    if record.rec_type == "response":
-                        captures.append(Capture(seq, stored))
-                        by_uri_date.setdefault((stored.url, rh.get_header("WARC-Date")), stored)
-                        digest = rh.get_header("WARC-Payload-Digest")
-                        if digest:
-                            by_digest.setdefault(digest, stored)
+                    decision = decision_of(parse_warc_fields(block), capture_id=rh.get_header("WARC-Concurrent-To") or "",
+                                           url=rh.get_header("WARC-Target-URI") or "",
+                                           refers_to=rh.get_header("WARC-Refers-To"))
+                    if decision is not None:
+                        pending.append(("decision", decision))
+        except Exception as exc:  # noqa: BLE001 - truncated gzip, garbage, a short record
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            report.damaged.append(f"{path}: damaged ({type(exc).__name__}{': ' + first if first else ''});"
+                                  f" records before it used")
+            return
+    if last is not None and not wf.is_arc and not record_complete(path, *last):
+        report.damaged.append(f"{path}: damaged, truncated in the record at offset {last[0]}; records before it used")
+        return
+    yield from pending
+
+
+# --- parsing (in worker processes) --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParseJob:
+    url: str
+    payload_path: str            # the record holding the payload (a revisit's original)
+    payload_offset: int
+    source: dict[str, Any]       # WarcPointer.to_meta() of the capture itself
+    content_type: str | None
+    detail_url: str | None
+    truncated: str | None = None
+
+
+def parse_job(job: ParseJob) -> tuple[dict[str, Any] | None, str | None]:
+    """(record, None), or (None, why) when the capture cannot be decoded."""
+    from harvester.pipelines.parse import parse_item
+
+    stored = read_record_at(job.payload_path, job.payload_offset)
+    if not isinstance(stored, StoredResponse):
+        return None, "not a response record"
+    if stored.decode_error:
+        return None, stored.decode_error
+    item = {"url": job.url, "body": stored.payload, "content_type": job.content_type, "warc": job.source,
+            "detail_url": job.detail_url}
+    if job.truncated:
+        item["truncated"] = job.truncated
+    return parse_item(item), None
+
+
+class _Parser:
+    """Parse jobs in a process pool; results come back in submission order."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        self.window = 4 * workers
+        self.inflight: collections.deque = collections.deque()
+
+    def submit(self, job: ParseJob) -> Iterator[tuple[ParseJob, Any]]:
+        if self.pool is None:
+            yield job, parse_job(job)
+            return
+        self.inflight.append((job, self.pool.submit(parse_job, job)))
+        while len(self.inflight) > self.window or (self.inflight and self.inflight[0][1].done()):
+            job, fut = self.inflight.popleft()
+            yield job, fut.result()
+
+    def drain(self) -> Iterator[tuple[ParseJob, Any]]:
+        while self.inflight:
+            job, fut = self.inflight.popleft()
+            yield job, fut.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+# --- our WARCs: the crawl's decisions -------------------------------------------------------------
+
+def _crawls(files: list[WarcFile]) -> list[list[WarcFile]]:
+    by_start: dict[str, list[WarcFile]] = {}
+    for wf in files:
+        by_start.setdefault(wf.crawl_start, []).append(wf)
+    return [sorted(by_start[k], key=lambda w: os.path.basename(w.path)) for k in sorted(by_start)]
+
+
+def _replay_decisions(files: list[WarcFile], dump_path: str, report: ReplayReport, parser: _Parser,
+                      progress: Callable[[str], None] | None) -> None:
+    from harvester.pipelines.dump import RecordDump
+
+    seen: list[WarcFile] = []
+    for n, crawl in enumerate(_crawls(files), 1):
+        if progress:
+            progress(f"crawl {n}: {len(crawl)} WARC file(s), from {crawl[0].crawl_start or '?'}")
+        dump = RecordDump(dump_path)
+        dump.load()
+        waiting: dict[str, CaptureRef] = {}   # captures whose decision record is still to come
+        revisits: list[tuple[Decision, CaptureRef]] = []   # reports stored as revisits (rare)
+
+        def add(results: Iterable[tuple[ParseJob, Any]]) -> None:
+            for job, (record, error) in results:
+                if error:
+                    report.undecodable.append(f"{job.url}: {error}")
+                    continue
+                report.reports += 1
+                report.by_decisions += 1
+                if any(w.startswith("not parsed") for w in record.get("warnings") or []):
+                    report.parse_failures += 1
+                if record.get("id"):
+                    dump.add(record)
+
+        for wf in crawl:
+            seen.append(wf)
+            for kind, obj in _iter_file(wf, report):
+                if kind == "capture":
+                    report.captures += 1
+                    if obj.record_id:
+                        waiting[obj.record_id] = obj
+                    continue
+                capture = waiting.pop(obj.capture_id, None)
+                if _is_report(obj, capture, report):
+                    if capture.rectype == "revisit":
+                        revisits.append((obj, capture))
                     else:
-                        pending_revisits.append((seq, rh, stored))
-            except Exception as exc:  # noqa: BLE001 — truncated gzip, garbage, short record
-                first = str(exc).splitlines()[0] if str(exc) else ""
-                damaged.append(f"{path}: damaged ({type(exc).__name__}{': ' + first if first else ''});"
-                               f" records before it used")
-            else:
-                if last is not None and _tail_damaged(path, last[0]):
-                    # the last record is cut short: drop it, keep everything before
-                    if last[1] == "response" and captures and captures[-1].response.pointer.offset == last[0]:
-                        captures.pop()
-                    elif pending_revisits:
-                        pending_revisits.pop()
-                    damaged.append(f"{path}: damaged, truncated in the record at offset {last[0]}; records before it used")
-    for seq_, rh, stored in pending_revisits:
-        uri, date = _revisit_key_date(rh)
-        orig = by_uri_date.get((uri, date)) if uri and date else None
-        if orig is None:
-            orig = by_digest.get(rh.get_header("WARC-Payload-Digest") or "")
-        if orig is None:
-            unresolved += 1
-            continue
-        # the revisit's own HTTP headers when it kept them (status 200), else the original's
-        if stored.status == 200 and stored.headers:
-            headers = stored.headers
-        else:
-            headers = orig.headers
-        resolved = dataclasses.replace(stored, status=orig.status if stored.status in (0, 304) else stored.status,
-                                       headers=headers, raw_payload=orig.raw_payload, payload=orig.payload,
-                                       decode_error=orig.decode_error)
-        captures.append(Capture(seq_, resolved, revisit_of=orig))
-    captures.sort(key=lambda c: c.seq)
-    return Archive(captures, damaged, unresolved, rendered)
+                        add(parser.submit(_job(obj, capture, capture)))
+        if revisits:   # their originals are found by one more pass, not held in memory meanwhile
+            wanted = {d.refers_to or c.refers_to or "" for d, c in revisits}
+            found = {ref.record_id: ref for wf in seen for kind, ref in _iter_file(wf, ReplayReport())
+                     if kind == "capture" and ref.record_id in wanted}
+            for decision, capture in revisits:
+                original = found.get(decision.refers_to or capture.refers_to or "")
+                if original is None:
+                    report.revisits_unresolved += 1
+                else:
+                    add(parser.submit(_job(decision, capture, original)))
+        add(parser.drain())
+        dump.write()
 
 
-DOM_URI_PREFIX = "urn:dom:"   # harvester.middlewares.browser stores a rendered DOM under this URI
+def _is_report(decision: Decision, capture: CaptureRef | None, report: ReplayReport) -> bool:
+    """True when the crawl emitted this capture as a report (page or attachment) to parse."""
+    if decision.item == "unchanged":
+        report.unchanged += 1
+        return False
+    return decision.item in ("page", "attachment") and capture is not None
 
 
-def _rendered_page(record) -> str | None:
-    uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-    return uri[len(DOM_URI_PREFIX):] if record.rec_type == "conversion" and uri.startswith(DOM_URI_PREFIX) else None
+def _job(decision: Decision, capture: CaptureRef, payload: CaptureRef) -> ParseJob:
+    """Parse ``payload``'s body as the crawl's item for ``capture`` (the same record but for revisits)."""
+    source = capture.pointer().to_meta()
+    if decision.truncated:
+        source["truncated"] = decision.truncated
+    return ParseJob(capture.url, payload.path, payload.offset, source, decision.content_type,
+                    decision.detail_url, decision.truncated)
 
 
-def _stored_dom(url: str, record) -> StoredResponse:
-    body = record.content_stream().read()
-    ctype = record.rec_headers.get_header("Content-Type") or "text/html; charset=utf-8"
-    return StoredResponse(url=url, status=200, headers=[("Content-Type", ctype)], raw_payload=body, payload=body,
-                          pointer=None, ip_address=None, concurrent_to=[])  # type: ignore[arg-type]
-
-
-def _canonical(url: str) -> str:
-    from harvester.spiders import pages
-
-    return pages.canonical_url(url)
-
-
-# --- offline drive of the discovery spider -----------------------------------------------------
-class _Stats:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
-        self.values[key] = self.values.get(key, start) + count
-
-    def set_value(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
-    def get_value(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-
-def _scrapy_response(url: str, stored: StoredResponse, request):
-    from scrapy.http import Headers
-    from scrapy.responsetypes import responsetypes
-
-    headers = Headers()
-    for k, v in stored.headers:
-        lk = k.lower()
-        if lk in ("content-encoding", "transfer-encoding"):
-            continue   # the body handed over is decoded, as after HttpCompressionMiddleware
-        headers.appendlist(k, v.encode("latin-1", "replace") if isinstance(v, str) else v)
-    body = stored.payload
-    cls = responsetypes.from_args(headers=headers, url=url, body=body)
-    return cls(url=url, status=stored.status, headers=headers, body=body, request=request)
-
-
-def _is_endpoint(stored: StoredResponse) -> bool:
-    return "dataproxy.jsp" in (stored.url or "") and b"<totalrecord>" in stored.payload[:200000]
-
+# --- foreign / old WARCs: the real engine ----------------------------------------------------------
 
 def _is_html(stored: StoredResponse) -> bool:
     ctype = (stored.header("Content-Type") or "").lower()
     return "html" in ctype or (not ctype and stored.payload.lstrip()[:20].lower().startswith((b"<!doctype", b"<html")))
 
 
-def _roots(archive: Archive) -> list[Capture]:
-    """Where the crawl must have started: each host's first captured page (or redirect), and the
-    captured HTML pages no other captured page links to."""
+def _text(stored: StoredResponse) -> str:
+    from w3lib.encoding import html_to_unicode
+
+    return html_to_unicode(stored.header("Content-Type"), stored.payload)[1]
+
+
+def _portal_row(refs: Iterable[CaptureRef], index: CaptureIndex, report: ReplayReport) -> dict[str, Any]:
+    """One portal made from the archive: its hosts; as entry pages each host's first captured page
+    and the captured pages no other captured page (nor a rendered DOM) links to; unlinked report
+    pages and attachments as known report URLs (payloads read one at a time, never held)."""
+    from harvester.registry import portal_row
     from harvester.spiders import pages
+    from harvester.spiders.pages.rules import HAS_YEAR
 
     linked: set[str] = set()
-    html_caps = []
-    first_per_host: dict[str, Capture] = {}
-    for cap in archive.captures:
-        r = cap.response
-        host = (r.url or "").split("/")[2] if (r.url or "").count("/") >= 2 else ""
-        redirect = r.status in (301, 302, 303, 307, 308)
-        if host not in first_per_host and not r.url.endswith("/robots.txt") and (
-                redirect or (r.status == 200 and _is_html(r))):
-            first_per_host[host] = cap
-        if redirect:
-            loc = r.header("Location")
-            if loc:
-                linked.add(pages.canonical_url(urljoin(r.url, loc)))
+    candidates: list[tuple[str, bool, bool]] = []   # (url, looks like a report, first page of its host)
+    hosts: list[str] = []
+    for capture in refs:
+        if capture.rectype == "conversion":   # a rendered DOM: links only the browser saw are links too
+            record = read_record_at(capture.path, capture.offset)
+            text = getattr(record, "content", b"").decode("utf-8", "replace")
+            page = pages.page_for(capture.url[len(DOM_URI_PREFIX):], text)
+            linked.update(pages.canonical_url(u) for u in page.listing().urls())
             continue
-        if r.status != 200 or not _is_html(r):
+        host = (urlsplit(capture.url).hostname or "").lower()
+        first = bool(host) and host not in hosts
+        ref = index.original(capture) if capture.rectype == "revisit" else capture
+        if ref is None or capture.url.endswith("/robots.txt"):
             continue
-        html_caps.append(cap)
-        page = pages.page_for(r.url, _text(r))
-        for link in page.links():
-            if link.url != r.url:
-                linked.add(pages.canonical_url(link.url))
-        for u in page.listing().urls():
-            linked.add(pages.canonical_url(u))
-    for cap in archive.rendered.values():   # links only the browser saw are links too
-        for u in pages.page_for(cap.response.url, _text(cap.response)).listing().urls():
-            linked.add(pages.canonical_url(u))
-    roots = {c.seq: c for c in first_per_host.values()}
-    roots.update({c.seq: c for c in html_caps if pages.canonical_url(c.response.url) not in linked})
-    return [roots[k] for k in sorted(roots)]
-
-
-def _text(stored: StoredResponse) -> str:
-    try:
-        return stored.payload.decode(_charset(stored), "replace")
-    except LookupError:
-        return stored.payload.decode("utf-8", "replace")
-
-
-def _charset(stored: StoredResponse) -> str:
-    import re
-
-    m = re.search(r"charset=([\w-]+)", stored.header("Content-Type") or "", re.I)
-    if not m:
-        m = re.search(rb"charset=[\"']?([\w-]+)", stored.payload[:4096], re.I)
-        return m.group(1).decode() if m else "utf-8"
-    return m.group(1)
-
-
-class OfflineCrawl:
-    """The discovery spider fed from an Archive instead of the network."""
-
-    def __init__(self, archive: Archive):
-        from harvester.spiders.discovery import DiscoverySpider
-
-        self.archive = archive
-        hosts = sorted({(c.response.url or "").split("/")[2].split(":")[0].lower()
-                        for c in archive.captures if (c.response.url or "").count("/") >= 2})
-        portal = SimpleNamespace(agency=None, entry_urls=(), allowed_hosts=tuple(hosts), hints={},
-                                 allow_private=True)
-        self.spider = DiscoverySpider(portals=[portal])
-        self.spider._state = None
-        self.stats = _Stats()
-        from scrapy.settings import Settings
-
-        # pages the crawl rendered are read from their stored DOM, as the crawl read them
-        self.spider.crawler = SimpleNamespace(stats=self.stats, spider=self.spider,
-                                              settings=Settings({"RENDER_ENABLED": bool(archive.rendered)}))
-        self.seen: set[str] = set()
-        self.heap: list[tuple[int, int, Any]] = []
-        self.counter = 0
-        self.visited: set[int] = set()   # capture seqs handed to the spider
-
-    def schedule(self, request) -> None:
-        from harvester.spiders import pages
-
-        if request is None:
-            return
-        key = pages.canonical_url(request.url)
-        if request.meta.get("render"):
-            cap = self.archive.rendered.get(key)
-            if cap is not None:
-                self.counter += 1
-                heapq.heappush(self.heap, (cap.seq, self.counter, (request, cap, cap.response.url)))
-            return
-        if key in self.seen:
-            return
-        self.seen.add(key)
-        cap, final = self._fetch(request.url)
-        if cap is None:
-            return
-        self.counter += 1
-        heapq.heappush(self.heap, (cap.seq, self.counter, (request, cap, final)))
-
-    def _fetch(self, url: str) -> tuple[Capture | None, str]:
-        """Follow stored redirects (as Scrapy's RedirectMiddleware would) to the final capture."""
-        from harvester.spiders import pages
-
-        for _ in range(10):
-            cap = self.archive.lookup(url)
-            if cap is None:
-                return None, url
-            r = cap.response
-            if r.status in (301, 302, 303, 307, 308) and r.header("Location"):
-                nxt = urljoin(r.url, r.header("Location"))
-                if pages.canonical_url(nxt) != pages.canonical_url(url):
-                    self.seen.add(pages.canonical_url(nxt))
-                url = nxt
+        if ref is not capture:   # a revisit: the original's payload under the revisit's URL
+            ref = dataclasses.replace(ref, url=capture.url)
+        if 300 <= ref.status < 400:
+            stored = read_record_at(ref.path, ref.offset)
+            location = stored.header("Location") if isinstance(stored, StoredResponse) else None
+            if location:
+                linked.add(pages.canonical_url(urljoin(ref.url, location)))
+        elif ref.status == 200 and pages.is_attachment_url(ref.url):
+            candidates.append((ref.url, True, False))
+            continue
+        elif ref.status == 200:
+            stored = read_record_at(ref.path, ref.offset)
+            if not isinstance(stored, StoredResponse):
                 continue
-            return cap, r.url
-        return None, url
-
-    def run(self) -> Iterator[tuple[dict[str, Any], Capture]]:
-        import scrapy
-        from harvester.warc.capture import pointer_meta
-
-        for cap in _roots(self.archive):
-            # a root is only an entry page if no link reached it before its turn in the archive
-            heapq.heappush(self.heap, (cap.seq, 10**12 + cap.seq, ("root", cap, None)))
-        for cap in self.archive.captures:
-            if cap.response.status == 200 and _is_endpoint(cap.response):
-                self.schedule(self.spider._req(cap.response.url, 0, "list"))
-        while self.heap:
-            _, _, (request, cap, final) = heapq.heappop(self.heap)
-            if request == "root":
-                from harvester.spiders import pages
-
-                if pages.canonical_url(cap.response.url) in self.seen:
-                    continue
-                self.schedule(self.spider._req(cap.response.url, 0, "entry", nav_depth=0))
+            if stored.decode_error:
+                report.undecodable.append(f"{capture.url}: {stored.decode_error}")
                 continue
-            self.visited.add(cap.seq)
-            stored = cap.response
-            if stored.status >= 400 and stored.status not in request.meta.get("handle_httpstatus_list", []):
-                continue   # HttpErrorMiddleware: the errback, no item
-            request.meta["warc"] = pointer_meta(stored.pointer)
-            response = _scrapy_response(final, stored, request)
-            callback = request.callback or self.spider.parse
-            for out in callback(response) or ():
-                if isinstance(out, scrapy.Request):
-                    self.schedule(out)
-                elif isinstance(out, dict):
-                    yield out, cap
+            page = pages.page_for(ref.url, _text(stored), content_type=stored.header("Content-Type"))
+            linked.update(pages.canonical_url(link.url) for link in page.links() if link.url != ref.url)
+            linked.update(pages.canonical_url(u) for u in page.listing().urls())
+            if not _is_html(stored):
+                continue   # a data answer (XML, JSON list): its links count, it is no page
+            title = page.title()
+            report_like = pages.is_report_title(title) and bool(HAS_YEAR.search(title or ""))
+            candidates.append((ref.url, report_like, first and not report_like))
+        else:
+            continue
+        if first:
+            hosts.append(host)
+            if 300 <= ref.status < 400:
+                candidates.append((ref.url, False, True))
+    entries, known, seen = [], [], set()
+    for url, report_like, first in candidates:
+        key = pages.canonical_url(url)
+        if key in seen or (key in linked and not first):
+            continue
+        seen.add(key)
+        (known if report_like else entries).append(url)
+    hosts += sorted({(urlsplit(r.url).hostname or "").lower() for r in index.refs} - set(hosts) - {""})
+    return portal_row(agency="replayed archive", entry_urls=entries or known[:1], allowed_hosts=hosts,
+                      hints={"allow_private": True, "known_report_urls": known},
+                      provenance={"source": "harvester replay: made from the archive"})
 
 
-def _item(stored: StoredResponse) -> dict[str, Any]:
-    """The spider's item for a capture no link led to (content type as DiscoverySpider.item)."""
-    import scrapy
-    from scrapy.http import TextResponse
-    from harvester.warc.capture import pointer_meta
+def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, registry: str | None,
+                   content_rule: bool, progress: Callable[[str], None] | None,
+                   originals: list[WarcFile] = ()) -> None:
+    """Replay ``files`` with the real crawl engine; ``originals`` (our files replayed by their
+    decisions) only answer revisits that refer to them."""
+    from harvester.pipelines.dump import RecordDump
+    from harvester.registry import write_registry
 
-    response = _scrapy_response(stored.url, stored, scrapy.Request(stored.url))
-    ctype = response.headers.get(b"Content-Type")
-    ctype = ctype.decode("latin-1") if ctype else None
-    if isinstance(response, TextResponse) and ctype and "charset" not in ctype.lower():
-        ctype = f"{ctype}; charset={response.encoding}"
-    return {"url": stored.url, "body": response.body, "content_type": ctype,
-            "warc": pointer_meta(stored.pointer), "detail_url": None}
+    with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
+        index_path = os.path.join(tmp, "captures.jsonl")
+
+        def refs() -> Iterator[CaptureRef]:
+            for wf in files:
+                for kind, obj in _iter_file(wf, report):
+                    if kind == "capture":
+                        report.captures += 1
+                        yield obj
+
+        n_foreign = CaptureIndex.write(refs(), index_path)
+        if not n_foreign:
+            return
+        if originals:
+            with open(index_path, "a", encoding="utf-8") as fh:
+                CaptureIndex.write(((o for wf in originals for k, o in _iter_file(wf, ReplayReport())
+                                     if k == "capture")), fh)
+        index = CaptureIndex.load(index_path)
+        foreign = index.refs[:n_foreign]
+        if registry is None:
+            registry = os.path.join(tmp, "registry.jsonl")
+            write_registry([_portal_row(foreign, index, report)], registry)
+        served_path = os.path.join(tmp, "served.json")
+        handler = "harvester.warc.archive.ArchiveDownloadHandler"
+        cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", registry, "--out", out, "--loopback",
+               "--no-warc", "-s", "DOWNLOAD_HANDLERS=" + json.dumps({"http": handler, "https": handler}),
+               "-s", f"REPLAY_ARCHIVE_INDEX={index_path}", "-s", f"REPLAY_SERVED_PATH={served_path}",
+               "-s", f"CRAWL_STATE_PATH={os.path.join(tmp, 'state.jsonl')}", "-s", "LOG_LEVEL=WARNING",
+               "-s", "CONCURRENT_REQUESTS=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "PROGRESS=off"]
+        if progress:
+            progress(f"running the crawl engine over {len(files)} file(s), {len(index.refs)} captures")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=ENGINE_TIMEOUT,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        stats_path = os.path.join(out, "crawl-stats.json")
+        if proc.returncode != 0 and not os.path.exists(served_path):
+            tail = (proc.stderr or proc.stdout).strip().splitlines()
+            report.skipped.append(f"engine replay failed: {tail[-1] if tail else proc.returncode}")
+            return
+        stats = {}
+        if os.path.exists(stats_path):
+            stats = json.load(open(stats_path, encoding="utf-8")).get("stats", {})
+            os.replace(stats_path, os.path.join(out, "replay-engine-stats.json"))
+        from harvester.warc.archive import served_report
+
+        served = served_report(served_path) if os.path.exists(served_path) else {"served": set()}
+        engine_items = int(stats.get("parse/records", 0))
+        report.by_engine += engine_items
+        report.reports += engine_items
+        report.parse_failures += int(stats.get("parse/failed", 0))
+        report.misses += len(served.get("misses", []))
+        report.undecodable += served.get("undecodable", [])
+        if not content_rule:
+            return
+        dump = RecordDump(os.path.join(out, "reports", "records.jsonl"))
+        dump.load()
+        before = set(dump.records)
+        for record in _by_content_rule(foreign, served["served"], before, report):
+            dump.add(record)
+        dump.write()
 
 
-def _content_rule(record: dict[str, Any]) -> bool:
+def _by_content_rule(index: Iterable[CaptureRef], served: set[tuple[str, int]], known_ids: set[str],
+                     report: ReplayReport) -> Iterator[dict[str, Any]]:
+    """Records of captures the traversal never reached that pass the content rule."""
+    from harvester.pipelines.parse import parse_item
     from harvester.spiders import pages
 
-    return record.get("template") in ("2019", "2021") and pages.is_report_title(record.get("title"))
+    for ref in index:
+        if (ref.path, ref.offset) in served or ref.status != 200 or ref.rectype != "response":
+            continue
+        attachment = pages.is_attachment_url(ref.url)
+        stored = read_record_at(ref.path, ref.offset)
+        if not isinstance(stored, StoredResponse) or not stored.payload or stored.decode_error:
+            continue
+        html = _is_html(stored)
+        if not (html or attachment):
+            continue
+        ctype = stored.header("Content-Type")
+        if html:
+            text = _text(stored)
+            title = pages.page_for(ref.url, text).title()
+            if not (title and pages.REPORT_TITLE.search(title)):
+                continue
+        record = parse_item({"url": ref.url, "body": stored.payload, "content_type": ctype,
+                             "warc": ref.pointer().to_meta(), "detail_url": None})
+        if (record.get("id") and record["id"] not in known_ids and record.get("template") in ("2019", "2021")
+                and pages.is_report_title(record.get("title"))):
+            known_ids.add(record["id"])
+            report.by_content_rule += 1
+            report.reports += 1
+            yield record
 
 
-def replay(paths, out: str | os.PathLike, *, progress: Callable[[str], None] | None = None,
-           content_rule: bool = True) -> dict[str, Any]:
-    """Replay WARC files/folders into OUT/reports/records.jsonl; return a summary."""
-    from harvester.pipelines.dump import RecordDump
-    from harvester.pipelines.parse import parse_item
-    from harvester.warc.capture import pointer_meta
+# --- entry point ----------------------------------------------------------------------------------
 
-    files = list(iter_warc_files(paths))
-    missing = [f for f in files if not os.path.exists(f)]
+def replay(paths: Iterable[str | os.PathLike], out: str | os.PathLike, *,
+           progress: Callable[[str], None] | None = None, content_rule: bool = True, rerun: bool = False,
+           registry: str | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Replay WARC/ARC files and folders into OUT/reports/records.jsonl; return a summary."""
+    paths = [os.fspath(p) for p in paths]
+    missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         raise ReplayError(f"no such file or folder: {missing[0]}")
+    report = ReplayReport()
+    for p in paths:
+        if os.path.isdir(p):
+            report.skipped += [f"{os.path.join(folder, n)}: still being written (.open)"
+                               for folder, _, names in os.walk(p) for n in sorted(names)
+                               if n.endswith(OPEN_SKIPPED_SUFFIX)]
+    files = list(iter_warc_files(paths))
     if not files:
-        raise ReplayError("no WARC file (*.warc, *.warc.gz) found in " + ", ".join(map(str, paths)))
+        raise ReplayError("no WARC file (*.warc[.gz]) or ARC file (*.arc[.gz]) found in " + ", ".join(paths))
+    if registry is not None and not os.path.isfile(registry):
+        raise ReplayError(f"no such registry: {registry}")
     t0 = time.monotonic()
-    archive = read_archive(files, progress)
-    dump = RecordDump(os.path.join(os.fspath(out), "reports", "records.jsonl"))
-    dump.load()
-    crawl = OfflineCrawl(archive)
-    items = parsed = by_content = failed = 0
-    last = time.monotonic()
-    emitted: set[int] = set()
-    for item, cap in crawl.run():
-        items += 1
-        emitted.add(cap.seq)
-        record = parse_item(item)
-        parsed += 1
-        if any(w.startswith("not parsed") for w in record.get("warnings") or []):
-            failed += 1
-        if record.get("id"):
-            dump.add(record)
-        if progress and time.monotonic() - last > 2:
-            last = time.monotonic()
-            progress(f"{items} reports replayed")
-    if content_rule:
-        from harvester.spiders import pages
-
-        # every capture that gave no item: never reached, or reached as an entry/list page (a
-        # foreign WARC's start URLs are often the reports themselves). It may only add
-        # agency-years the traversal did not find, so a crawl's own dump is reproduced as it was.
-        traversed_ids = set(dump.records)
-        for cap in archive.captures:
-            r = cap.response
-            if cap.seq in emitted or r.status != 200 or not r.payload:
-                continue
-            html = _is_html(r)
-            if not (html or pages.is_attachment_url(r.url)):
-                continue
-            if html:
-                title = pages.page_for(r.url, _text(r)).title()
-                if not (title and pages.REPORT_TITLE.search(title)):
-                    continue
-            item = _item(r)
-            record = parse_item(item)
-            if record.get("id") and record["id"] not in traversed_ids and _content_rule(record):
-                by_content += 1
-                items += 1
-                dump.add(record)
-    dump.write()
-    return {"warc_files": len(files), "captures": len(archive.captures), "reports": items,
-            "by_content_rule": by_content, "records": len(dump.records), "parse_failures": failed,
-            "damaged": archive.damaged, "revisits_unresolved": archive.revisits_unresolved,
-            "dump": dump.path, "elapsed_s": round(time.monotonic() - t0, 2)}
+    out = os.fspath(out)
+    dump_path = os.path.join(out, "reports", "records.jsonl")
+    os.makedirs(os.path.dirname(dump_path), exist_ok=True)
+    report.warc_files = len(files)
+    infos = []
+    for path in files:
+        try:
+            infos.append(_first_record_info(path))
+        except Exception as exc:  # noqa: BLE001 - not a WARC/ARC at all, or damaged at its start
+            report.damaged.append(f"{path}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+    ours = [i for i in infos if i.decisions and not rerun]
+    others = [i for i in infos if not (i.decisions and not rerun)]
+    if ours:
+        parser = _Parser(workers or os.cpu_count() or 1)
+        try:
+            _replay_decisions(ours, dump_path, report, parser, progress)
+        finally:
+            parser.close()
+    if others:
+        _replay_engine(others, out, report, registry=registry, content_rule=content_rule, progress=progress,
+                       originals=ours)
+    report.undecodable = list(dict.fromkeys(report.undecodable))   # named once, however often asked
+    records = 0
+    if os.path.exists(dump_path):
+        with open(dump_path, encoding="utf-8") as fh:
+            records = sum(1 for line in fh if line.strip())
+    return report.summary(records, dump_path, time.monotonic() - t0)
 
 
 def stderr_progress(msg: str) -> None:

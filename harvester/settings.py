@@ -78,6 +78,12 @@ DOWNLOADER_MIDDLEWARES = {
     # pages the spider asks to render: a real browser, and the archive of what it fetched
     "harvester.middlewares.browser.BrowserMiddleware": 960,
 }
+SPIDER_MIDDLEWARES = {
+    # via / hops / outlinks of each capture → a WARC metadata record (after depth/offsite filtering)
+    "harvester.warc.discovery.DiscoveryRecordMiddleware": 100,
+}
+# a body cut short reaches the WARC capture (stored with WARC-Truncated) instead of being dropped
+DOWNLOAD_FAIL_ON_DATALOSS = False
 ITEM_PIPELINES = {
     "harvester.pipelines.parse.ParsePipeline": 300,
     "harvester.pipelines.dump.DumpPipeline": 800,
@@ -99,6 +105,9 @@ PROGRESS_INTERVAL = 30.0      # seconds between plain progress lines
 WARC_ENABLED = True
 WARC_PREFIX = "harvester"
 WARC_MAX_SIZE = 1_000_000_000
+WARC_OPERATOR = None          # warcinfo `operator`: who runs the crawl (a contact address)
+WARC_DESCRIPTION = "Government information-disclosure annual reports (政府信息公开工作年度报告)"
+JOB_NAME = "nianbao"          # warcinfo `isPartOf`
 
 # Where the dump goes (harvester.pipelines.dump); default OUTPUT_DIR/reports/records.jsonl.
 DUMP_PATH = None

@@ -5,7 +5,9 @@
 py-wacz pins old dependencies, so it runs as the ``wacz`` CLI of the ``.venv-pywb`` venv
 (``tools/pywb-venv.sh``); ``$HARVESTER_WACZ`` or a ``wacz`` on PATH are used when that venv is absent.
 Our pages.jsonl lists the report pages from the dump (``url``, ``title``, ``ts`` = capture time),
-one per report URL, and is handed to ``wacz create --pages``.
+one per report URL, and is handed to ``wacz create --pages``. ``datapackage.json`` gets a title, a
+description and a main page (the first report page, at its capture time); the crawl log
+(``OUT/crawl.log``, ``harvester.warc.crawllog``) goes in as ``logs/crawl.log``.
 """
 from __future__ import annotations
 
@@ -65,8 +67,16 @@ def write_pages(rows: list[dict[str, Any]], path: str | os.PathLike) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+DEFAULT_TITLE = "Government information-disclosure annual reports (政府信息公开工作年度报告)"
+
+
+def _ts14(iso: str) -> str:
+    return "".join(ch for ch in iso if ch.isdigit())[:14]
+
+
 def package(out: str | os.PathLike, *, warc_dir: str | os.PathLike, dump: str | os.PathLike | None = None,
-            timeout: float = 1800) -> dict[str, Any]:
+            title: str | None = None, description: str | None = None,
+            crawl_log: str | os.PathLike | None = None, timeout: float = 1800) -> dict[str, Any]:
     out = pathlib.Path(out)
     if out.suffix != ".wacz":
         raise PackageError(f"--out must name a .wacz file, got {out}")
@@ -83,13 +93,25 @@ def package(out: str | os.PathLike, *, warc_dir: str | os.PathLike, dump: str | 
         if not os.path.isfile(dump):
             raise PackageError(f"no such dump: {dump}")
         rows = report_pages(dump)
+    if crawl_log is not None and not os.path.isfile(crawl_log):
+        raise PackageError(f"no such crawl log: {crawl_log}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    description = description or (f"{len(rows)} report pages and every capture that led to them, from "
+                                   f"{len(warcs)} WARC file(s) written by gov-nianbao-harvester")
     with tempfile.TemporaryDirectory(prefix="wacz-") as tmp:
-        cmd = [cli, "create", "-o", str(out)]
+        cmd = [cli, "create", "-o", str(out), "--title", title or DEFAULT_TITLE, "--desc", description]
         if dump is not None:
             pages_path = pathlib.Path(tmp) / "pages.jsonl"
             write_pages(rows, pages_path)
             cmd += ["-p", str(pages_path)]
+        main = next((r for r in rows if r.get("ts")), None)
+        if main is not None:
+            cmd += ["--url", main["url"], "--ts", _ts14(main["ts"])]
+        if crawl_log is not None:
+            logs = pathlib.Path(tmp) / "logs"
+            logs.mkdir()
+            shutil.copyfile(crawl_log, logs / "crawl.log")
+            cmd += ["--log-directory", str(logs)]
         cmd += warcs
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -98,7 +120,8 @@ def package(out: str | os.PathLike, *, warc_dir: str | os.PathLike, dump: str | 
     if proc.returncode != 0 or not out.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()
         raise PackageError(f"wacz create failed: {tail[-1] if tail else f'exit {proc.returncode}'}")
-    return {"wacz": str(out), "warc_files": len(warcs), "pages": len(rows), "bytes": out.stat().st_size}
+    return {"wacz": str(out), "warc_files": len(warcs), "pages": len(rows), "bytes": out.stat().st_size,
+            "main_page": main["url"] if main else None, "crawl_log": crawl_log is not None}
 
 
 def validate(path: str | os.PathLike, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -55,11 +56,17 @@ def wayback(crawled, request):
     coll_root = crawled["tmp"] / f"pywb-{request.module.__name__.rsplit('.', 1)[-1]}"
     coll_root.mkdir()
     env = {**os.environ, "PATH": f"{PYWB}{os.pathsep}{os.environ.get('PATH', '')}"}
-    for cmd in (["wb-manager", "init", "coll"],
-                ["wb-manager", "add", "coll", *map(str, sorted((crawled["out"] / "warc").glob("*.warc.gz")))]):
+    warcs = sorted((crawled["out"] / "warc").glob("*.warc.gz"))
+    for cmd in (["wb-manager", "init", "coll"], ["wb-manager", "add", "coll", *map(str, warcs)],
+                ["wb-manager", "init", "direct"]):
         proc = subprocess.run([str(PYWB / cmd[0]), *cmd[1:]], cwd=coll_root, env=env, capture_output=True,
                               text=True, timeout=TIMEOUT)
         assert proc.returncode == 0, proc.stderr[-2000:]
+    # "direct": the crawl's own OUT/index.cdxj as the collection's index, WARCs copied, nothing re-indexed
+    direct = coll_root / "collections" / "direct"
+    for w in warcs:
+        shutil.copy(w, direct / "archive" / w.name)
+    shutil.copy(crawled["out"] / "index.cdxj", direct / "indexes" / "index.cdxj")
     port = free_port()
     log = open(coll_root / "wayback.log", "wb")
     server = subprocess.Popen([str(PYWB / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=coll_root,
@@ -75,6 +82,8 @@ def wayback(crawled, request):
                     pytest.fail("wayback did not start: " + (coll_root / "wayback.log").read_text(errors="replace")[-2000:])
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/coll"
+        assert (direct / "indexes" / "index.cdxj").read_bytes() == (crawled["out"] / "index.cdxj").read_bytes()
+        assert sorted(p.name for p in (direct / "indexes").iterdir()) == ["index.cdxj"]
     finally:
         server.terminate()
         try:
@@ -141,6 +150,11 @@ def test_package_builds_a_valid_wacz(crawled, tmp_path):
         names = z.namelist()
         assert any(n.startswith("archive/") and ".warc" in n for n in names)
         lines = [json.loads(l) for l in z.read("pages/pages.jsonl").decode("utf-8").splitlines() if l.strip()]
+        package = json.loads(z.read("datapackage.json"))
+        log = z.read("logs/crawl.log")
+    assert log == (crawled["out"] / "crawl.log").read_bytes() and log.count(b"\n") > 10
+    assert package["title"] and package["description"]
+    assert package["mainPageURL"] in {r["source"]["url"] for r in recs} and package["mainPageDate"]
     pages = {p["url"]: p for p in lines[1:]}
     assert lines[0].get("format") == "json-pages-1.0"
     for r in recs:
@@ -167,6 +181,40 @@ def test_revisit_records_resolve_in_pywb(crawled, wayback):
         assert refers_to == url
         played, _ = fetch(f"{wayback}/{timestamp(date)}id_/{url}")
         assert played == originals[url].payload, url
+
+
+def test_pywb_serves_the_crawl_from_our_own_cdxj(crawled, wayback):
+    """OUT/index.cdxj dropped into a pywb collection as is: every report page, a PDF and every
+    revisit play back (pywb needs it sorted, with its own SURT keys, and no request line
+    shadowing a response)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    direct = wayback.rsplit("/", 1)[0] + "/direct"
+    out = crawled["out"]
+    caps = {c.pointer.record_id: c for c in captures(out)}
+    recs = [json.loads(l) for l in (out / "reports" / "records.jsonl").read_text(encoding="utf-8").splitlines()
+            if l.strip()]
+    pages = [r["source"] for r in recs if r["source"]["url"].endswith(("html", "htm"))]
+    pdfs = [c for c in caps.values() if c.url.endswith(".pdf")]
+    assert len(pages) >= 5 and pdfs
+    for src in pages:
+        played, _ = fetch(f"{direct}/{timestamp(src['fetched_at'])}id_/{src['url']}")
+        assert played == caps[src["warc_record_id"]].payload, src["url"]
+    played, headers = fetch(f"{direct}/{timestamp(pdfs[0].pointer.warc_date)}id_/{pdfs[0].url}")
+    assert played == pdfs[0].payload and played.startswith(b"%PDF")
+    revisits = 0
+    by_url = {}
+    for c in caps.values():
+        by_url.setdefault(c.url, c)
+    for path in sorted((out / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for rec in ArchiveIterator(fh):
+                if rec.rec_type == "revisit":
+                    url, date = rec.rec_headers.get_header("WARC-Target-URI"), rec.rec_headers.get_header("WARC-Date")
+                    played, _ = fetch(f"{direct}/{timestamp(date)}id_/{url}")
+                    assert played == by_url[url].payload, url
+                    revisits += 1
+    assert revisits, "the second crawl wrote no revisit record"
 
 
 def test_rendered_capture_replays_in_pywb(crawled, wayback):

@@ -68,6 +68,8 @@ def _route(path: str):
     if path == "/report.pdf":
         return 200, [("Content-Type", "application/pdf"),
                      ("Content-Disposition", GBK_FILENAME.decode("latin-1"))], PDF_BODY
+    if path in ("/cut-short", "/cut-gzip"):
+        return 200, [("Content-Type", "text/html; charset=utf-8")], path   # see _Handler._serve_cut
     if path == "/redirect":
         return 302, [("Location", "/plain?from=redirect"), ("Content-Type", "text/plain")], b"moved"
     return 404, [("Content-Type", "text/plain; charset=utf-8")], b"not here"
@@ -86,6 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
             "body": body_in.decode("latin-1"),
         })
         status, headers, body = _route(self.path)
+        if isinstance(body, str):
+            return self._serve_cut(headers)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -102,6 +106,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             sent = body
         self.server.sent[self.path] = sent  # type: ignore[attr-defined]
+
+    def _serve_cut(self, headers):
+        """A body that ends early: the connection closes after a tenth of the announced length
+        (/cut-short), or a gzip stream cut in half behind a Content-Length that matches (/cut-gzip)."""
+        full = gzip.compress(GZIP_PLAIN, mtime=0)
+        self.send_response(200)
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.path == "/cut-gzip":
+            body = full[: len(full) // 2]
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            body = GZIP_PLAIN[: len(GZIP_PLAIN) // 10]
+            self.send_header("Content-Length", str(len(GZIP_PLAIN)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+        self.server.sent[self.path] = body  # type: ignore[attr-defined]
 
     def do_GET(self):
         self._serve()
@@ -157,12 +182,13 @@ CRAWL_SCRIPT = textwrap.dedent(
             out.append({"url": response.url, "request_url": response.request.url,
                         "status": response.status, "body_sha1": hashlib.sha1(response.body).hexdigest(),
                         "warc": response.meta.get("warc")})
+            yield {"url": response.url, "kind": "page"}
 
         def failed(self, failure):
             out.append({"url": failure.request.url, "failed": type(failure.value).__name__,
                         "warc": failure.request.meta.get("warc")})
 
-    out, downloaded = [], {}
+    out, downloaded, scraped = [], {}, []
 
     def on_downloaded(response, request, spider):
         downloaded[response.url] = hashlib.sha1(response.body).hexdigest()
@@ -170,11 +196,15 @@ CRAWL_SCRIPT = textwrap.dedent(
     process = CrawlerProcess(settings=cfg["settings"])
     crawler = process.create_crawler(Site)
     crawler.signals.connect(on_downloaded, signal=signals.response_downloaded)
+    def on_scraped(item, response, spider):
+        scraped.append(item)
+
+    crawler.signals.connect(on_scraped, signal=signals.item_scraped)
     process.crawl(crawler)
     process.start()
     stats = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, (int, float, str))}
     with open(cfg["result"], "w") as fh:
-        json.dump({"items": out, "stats": stats, "downloaded": downloaded}, fh)
+        json.dump({"items": out, "stats": stats, "downloaded": downloaded, "scraped": scraped}, fh)
     """
 )
 
@@ -366,9 +396,12 @@ def test_meta_pointer_and_cdxj_offsets(crawl):
         assert rec.pointer.length == w["warc_length"]
         assert rec.url == item["url"]  # after a redirect: the final URL's record
         assert hashlib.sha1(rec.payload).hexdigest() == item["body_sha1"]
-    # CDXJ: one line per request/response record, offsets and lengths exact
+    # CDXJ: one line per capture (response/revisit; requests and metadata are not indexed), sorted,
+    # offsets and lengths exact
+    raw = (d / "index.cdxj").read_bytes().splitlines()
+    assert raw == sorted(raw)
     entries = list(read_cdxj(d / "index.cdxj"))
-    records = [r for f in _warc_files(d) for r in iter_records(f) if r.rec_type != "warcinfo"]
+    records = [r for f in _warc_files(d) for r in iter_records(f) if r.rec_type in ("response", "revisit")]
     assert len(entries) == len(records)
     by_id = {r.record_id: r for r in records}
     for e in entries:
@@ -493,3 +526,37 @@ def test_http_cache_hits_are_not_archived_again(server, tmp_path):
     assert "warc/responses" not in stats
     assert len(list(iter_responses(tmp_path / "one" / "warc"))) == 2
     assert not [p for p in (tmp_path / "two" / "warc").iterdir() if ".warc" in p.name]
+
+
+def test_a_body_that_ended_early_is_flagged(server, tmp_path):
+    """Scrapy's `dataloss` (connection closed before Content-Length) and a gzip stream cut short:
+    stored whole as received, with `WARC-Truncated: length`; the item carries `truncated`, the
+    metadata record and the crawl log say so."""
+    base = f"http://127.0.0.1:{server.server_port}"
+    proc, cfg = run_crawl(tmp_path, [base + "/cut-short", base + "/cut-gzip", base + "/plain"], extra_settings={
+        "DOWNLOAD_FAIL_ON_DATALOSS": False,
+        "SPIDER_MIDDLEWARES": {"harvester.warc.discovery.DiscoveryRecordMiddleware": 100}})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    truncated = {}
+    metadata = {}
+    for f in _warc_files(tmp_path / "warc"):
+        with open(f, "rb") as fh:
+            for rec in ArchiveIterator(fh):
+                url = rec.rec_headers.get_header("WARC-Target-URI")
+                if rec.rec_type == "response":
+                    truncated[url] = rec.rec_headers.get_header("WARC-Truncated")
+                elif rec.rec_type == "metadata":
+                    metadata[url] = rec.content_stream().read().decode()
+    assert truncated == {base + "/cut-short": "length", base + "/cut-gzip": "length", base + "/plain": None}
+    assert (tmp_path / "warc" / "index.cdxj").exists()
+    flags = {i["url"]: i.get("truncated") for i in result["scraped"]}
+    assert flags == {base + "/cut-short": "length", base + "/cut-gzip": "length", base + "/plain": None}
+    for item in result["items"]:
+        assert item["warc"].get("truncated") == flags[item["url"]]
+    assert "truncated: length" in metadata[base + "/cut-short"]
+    assert "truncated" not in metadata[base + "/plain"]
+    log = (tmp_path / "warc" / "crawl.log").read_text()
+    cut = [l for l in log.splitlines() if "/cut-" in l]
+    assert len(cut) == 2 and all(l.endswith("truncated:length") for l in cut)
+    assert result["stats"]["warc/truncated"] == 2

@@ -151,7 +151,13 @@ class BrowserMiddleware:
         """The project's WARC writer, opened on the first render (a crawl that renders nothing
         leaves no extra file)."""
         if self._writer is None and self.warc_settings is not None:
+            from harvester.warc.capture import WarcCaptureMiddleware
             from harvester.warc.writer import WarcWriter
+
+            capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
+            if capture is not None:   # one writer per crawl: same files, warcinfo and index
+                self._writer = capture.writer
+                return self._writer
 
             s = self.warc_settings
             self._writer = WarcWriter(s.get("WARC_DIR"), prefix=s.get("WARC_PREFIX") or "harvester",

@@ -18,7 +18,9 @@ EMPTY_MARKS = {"", "/", "-", "—", "--", "——", "－", "\\", "－－", "―"
 _VALUE = re.compile(r"^(?P<num>[-+]?\d[\d,]*(?:\.\d+)?)(?P<unit>万元|元|万|件|条|个|项|次)?"
                     r"(?:\((?P<remark>[^)]*)\))?$")
 _UNITS = ("万元", "元", "万")
+MAX_INTEGER_DIGITS = 15  # beyond, a float loses digits and no statutory count or amount is that large
 _NUMBER_CHARS = set("0123456789.,")
+_PLACEHOLDER = re.compile(r"^(?:数据|数值|列|栏|字段|column|col|data|field)_?\d{1,2}$", re.I)
 
 
 def trailing_numbers(text: str) -> tuple[str, list[str]] | None:
@@ -82,23 +84,46 @@ def parse_number(text: str) -> int | float:
     return float(text) if "." in text else int(text)
 
 
+def _integer_digits(num: str) -> int:
+    whole = num.split(".", 1)[0]
+    return len(whole) - whole.count(",") - (whole[:1] in "+-")
+
+
 def classify(cell: str) -> Token:
     s = squash(cell)
     if s in EMPTY_MARKS:
         return Token("empty", s)
+    if _PLACEHOLDER.match(s):  # an OCR/LLM tool's column names (数据1 … 数据7): headers, not values
+        return Token("text", s)
     m = _VALUE.match(s)
     if m:
+        num = m.group("num")
+        if len(num) > MAX_INTEGER_DIGITS and _integer_digits(num) > MAX_INTEGER_DIGITS:  # a value position whose number is not read
+            return Token("value", s, None, m.group("unit"), m.group("remark"))
         try:
-            return Token("value", s, parse_number(m.group("num")), m.group("unit"), m.group("remark"))
+            return Token("value", s, parse_number(num), m.group("unit"), m.group("remark"))
         except ValueError:
             pass
     return Token("text", s)
 
 
 def expand(cell: str) -> list[Token]:
-    """A cell → tokens. A text cell ending in numbers becomes a label and its values."""
+    """A cell → tokens. A text cell ending in numbers becomes a label and its values.
+
+    Cells recur (the statutory labels, "0", "1"): their reading is cached, the tokens are new."""
+    if len(cell) > 200:
+        return _expand(cell)
+    return [Token(*t) for t in _expanded(cell)]
+
+
+@lru_cache(maxsize=32768)
+def _expanded(cell: str) -> tuple[tuple, ...]:
+    return tuple((t.kind, t.text, t.number, t.unit, t.remark, t.splittable) for t in _expand(cell))
+
+
+def _expand(cell: str) -> list[Token]:
     tok = classify(cell)
-    if tok.kind != "text":
+    if tok.kind != "text" or _PLACEHOLDER.match(tok.text):
         return [tok]
     split = trailing_numbers(cell.strip())
     if split is None:
@@ -177,7 +202,8 @@ def split_glued_line(text: str, patterns: list[re.Pattern[str]]) -> list[str]:
     for pat in patterns:
         for m in pat.finditer(text):
             start = m.start()
-            head = NUMBERING_TAIL.search(text[:start])
+            # the numbering is at most 3 characters: look back that far only (linear, not O(n²))
+            head = NUMBERING_TAIL.search(text, max(0, start - 3), start)
             if head:
                 start = head.start()
             starts.add(start)

@@ -6,6 +6,7 @@ value, so a merged cell cannot be mistaken for an empty one.
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -20,7 +21,15 @@ Line = list[Cell]
 HTML, TEXT, PDF, DOCX, DOC = "html", "text", "pdf", "docx", "doc"
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # a report is a few MB at most; refuse to chew on more
-MAX_HTML_DEPTH = 400
+MAX_HTML_DEPTH = 400  # our own walk: deeper elements are read as plain text
+MAX_LINES = 100_000  # a report has a few hundred lines; more is noise or an attack
+MAX_RAW_LINES = 10 * MAX_LINES  # blank lines included
+MAX_HTML_BYTES = 16 * 1024 * 1024  # libxml2 holds ≈ 40 bytes of tree per byte of tag soup
+MAX_TABLE_COLUMNS = 64  # the widest statutory table has 16 columns
+MAX_PDF_PAGES = 300
+MAX_DOCX_XML_BYTES = 64 * 1024 * 1024  # uncompressed word/document.xml: python-docx holds it all in memory
+MAX_CONTROL_SHARE = 0.05  # more control characters than this in a text report: binary, not text
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class DocumentError(Exception):
@@ -64,6 +73,8 @@ def decode(data: bytes, content_type: str | None = None, warnings: list[str] | N
     """Bytes → str: BOM, then the declared charset (header, then <meta>), then UTF-8, then GB18030."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", "replace")
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # before UTF-16: same first bytes
+        return data.decode("utf-32", "replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", "replace")
     declared = []
@@ -90,18 +101,26 @@ def decode(data: bytes, content_type: str | None = None, warnings: list[str] | N
 
 # ---------------------------------------------------------------- text and Markdown
 _MD_RULE = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*$")
+_MD_MARKUP = re.compile(r"^(?:#{1,6}|>|[*+]\s)\s*|\*\*|__")
 
 
-def text_lines(text: str) -> list[Line]:
+def text_lines(text: str, warnings: list[str] | None = None) -> list[Line]:
     """Pipes, tabs, or one cell per line. A blank line is a separator; a line of only
     whitespace that held a tab, NBSP or pipe is an empty cell (it was one in the source)."""
     lines: list[Line] = []
-    for raw in text.split("\n"):
+    for n, raw in enumerate(_iter_lines(text)):
+        if len(lines) >= MAX_LINES or n >= MAX_RAW_LINES:
+            _cap_warning(warnings, "lines")
+            break
         stripped = raw.strip(" \t\u00a0\u3000\r")
         if not stripped:
             if raw and any(c in raw for c in "\t\u00a0\u3000"):
                 lines.append([""])
             continue
+        if stripped[0] in "#>*+" or "**" in stripped or "__" in stripped:
+            stripped = _MD_MARKUP.sub("", stripped).strip()  # "# 标题", "**一、总体情况**": markup, not text
+            if not stripped:
+                continue
         if "|" in stripped:
             if _MD_RULE.match(stripped):
                 continue
@@ -115,10 +134,26 @@ def text_lines(text: str) -> list[Line]:
     return lines
 
 
+def _iter_lines(text: str):
+    """The text's lines one at a time: a 64 MiB file of short lines never becomes a list of
+    tens of millions of strings."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def _cap_warning(warnings: list[str] | None, what: str, cap: int = MAX_LINES) -> None:
+    if warnings is not None:
+        warnings.append(f"more than {cap} {what}: the rest of the document is not read")
+
+
 # ---------------------------------------------------------------- HTML
 _BLOCK_TAGS = {
     "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article",
     "header", "footer", "blockquote", "pre", "dd", "dt", "dl", "center", "hr", "tr", "tbody", "form",
+    "table", "td", "th",
 }
 _DROP_TAGS = {"script", "style", "noscript", "select", "option", "iframe", "object", "svg", "button", "textarea"}
 _CONTENT_XPATHS = (
@@ -136,14 +171,39 @@ _META_NAMES = {
 _PARSER = None
 
 
+@functools.lru_cache(maxsize=1)
+def _content_xpaths():
+    from lxml import etree
+
+    return [etree.XPath(xp) for xp in _CONTENT_XPATHS]
+
+
 def _html_parser():
     global _PARSER
     if _PARSER is None:
         from lxml import etree
 
         # plain etree elements: lxml.html's per-element class lookup costs a third of the time
-        _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, huge_tree=False)
+        # huge_tree: libxml2 nests 2048 levels instead of 256 (deeper content is lost: warned)
+        _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, huge_tree=True)
     return _PARSER
+
+
+# Tags kept when a page nests too deep for libxml2: the table and block structure we read.
+_FLATTEN = re.compile(r"<(?!/?(?:table|tr|td|th|p|br|meta|title|h[1-6])\b)[a-zA-Z/!][^>]*>")
+
+
+def _parse_html(html: str, warnings: list[str] | None):
+    from lxml import etree
+
+    parser = _html_parser()
+    root = etree.fromstring(html or "<html></html>", parser)
+    if any("Excessive depth" in e.message for e in parser.error_log):
+        if warnings is not None:
+            warnings.append("HTML nested deeper than libxml2's limit (2048 levels): read with its inline "
+                            "and container tags removed")
+        root = etree.fromstring(_FLATTEN.sub(" ", html) or "<html></html>", parser)
+    return root
 
 
 def _drop(el) -> None:
@@ -160,12 +220,12 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
-def html_document(html: str) -> tuple[list[Line], dict[str, str]]:
+def html_document(html: str, warnings: list[str] | None = None) -> tuple[list[Line], dict[str, str]]:
     from lxml import etree
 
     html = re.sub(r"^\s*<\?xml[^>]*>", "", html)
     try:
-        root = etree.fromstring(html or "<html></html>", _html_parser())
+        root = _parse_html(html, warnings)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise DocumentError(f"unreadable HTML: {exc}") from exc
     if root is None:
@@ -181,79 +241,123 @@ def html_document(html: str) -> tuple[list[Line], dict[str, str]]:
     for el in list(root.iter(*_DROP_TAGS)):
         _drop(el)
     content = root
-    for xp in _CONTENT_XPATHS:
-        found = root.xpath(xp)
-        if found and sum(len(t) for t in found[0].itertext()) > 200:
+    for xp in _content_xpaths():
+        found = xp(root)
+        if found and found[0].xpath("string-length(string())") > 200:
             content = found[0]
             break
-    lines: list[Line] = []
-    _walk_html(content, lines, [], 0)
-    return lines, meta
+    walk = _HtmlWalk(warnings)
+    try:
+        walk.element(content, 0)
+        walk.flush()  # text directly in <body>, after the last block
+    except _Full:
+        _cap_warning(warnings, "lines")
+    return walk.lines, meta
 
 
-def _flush(lines: list[Line], buf: list[str]) -> None:
-    text = "".join(buf).strip()
-    if text:
-        lines.append([text])
-    buf.clear()
+class _Full(Exception):
+    """The line cap is reached: stop walking."""
 
 
-def _walk_html(el, lines: list[Line], buf: list[str], depth: int) -> None:
-    if depth > MAX_HTML_DEPTH:  # pathological nesting: keep the text, stop descending
-        buf.append("".join(el.itertext()))
-        return
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if tag == "table" and not el.xpath(".//table"):
-        _flush(lines, buf)
-        lines.extend(_html_table(el))
-        return
-    block = tag in _BLOCK_TAGS or tag in {"table", "td", "th"}
-    if block:
-        _flush(lines, buf)
-    if el.text and tag:
-        buf.append(el.text)
-    for child in el:
-        _walk_html(child, lines, buf, depth + 1)
-        if child.tail:
-            buf.append(child.tail)
-    if block:
-        _flush(lines, buf)
+class _HtmlWalk:
+    """Block elements → one-cell lines, data tables → rows of cells (spans expanded)."""
 
+    def __init__(self, warnings: list[str] | None):
+        self.lines: list[Line] = []
+        self.buf: list[str] = []
+        self.warnings = warnings
+        self.wide_warned = False
 
-def _html_table(table) -> list[Line]:
-    """Rows of a data table with rowspan/colspan expanded: the spanned positions are MERGED."""
-    grid: list[Line] = []
-    pending: dict[tuple[int, int], bool] = {}  # (row, col) covered by a rowspan from above
-    rows = [tr for tr in table.iter("tr")]
-    for r, tr in enumerate(rows):
-        line: Line = []
-        col = 0
-        for td in tr:
-            if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
-                continue
-            while pending.pop((r, col), False):
+    def flush(self) -> None:
+        text = "".join(self.buf).strip()
+        if text:
+            self._add([text])
+        self.buf.clear()
+
+    def _add(self, line: Line) -> None:
+        if len(self.lines) >= MAX_LINES:
+            raise _Full
+        self.lines.append(line)
+
+    def element(self, el, depth: int) -> None:
+        if depth > MAX_HTML_DEPTH:  # pathological nesting: keep the text, stop descending
+            self.buf.append("".join(el.itertext()))
+            return
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "table" and next(el.iterdescendants("table"), None) is None:
+            self.flush()
+            for row in self.table(el):
+                self._add(row)
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            self.flush()
+        if el.text and tag:
+            self.buf.append(el.text)
+        for child in el:
+            self.element(child, depth + 1)
+            if child.tail:
+                self.buf.append(child.tail)
+        if block:
+            self.flush()
+
+    def table(self, table) -> list[Line]:
+        """Rows of a data table with rowspan/colspan expanded: the spanned positions are MERGED.
+
+        Linear in the table's cells: `covered[c]` counts the rows a rowspan from above still
+        covers in column c; rows are cut at MAX_TABLE_COLUMNS (a warning says so)."""
+        grid: list[Line] = []
+        covered: list[int] = []
+        rows = list(table.iter("tr"))
+        for r, tr in enumerate(rows):
+            line: Line = []
+            col = 0
+            spanned = any(covered)  # a rowspan from above reaches this row
+            for td in tr:
+                if td.tag != "td" and td.tag != "th":
+                    continue
+                while spanned and col < len(covered) and covered[col] > 0:  # positions a rowspan covers
+                    line.append(MERGED)
+                    covered[col] -= 1
+                    col += 1
+                if col >= MAX_TABLE_COLUMNS:
+                    self._too_wide()
+                    break
+                # Word pastes split a label into one span per glyph run: all inline text joined as is
+                text = (td.text or "").strip() if len(td) == 0 else "".join(td.itertext()).strip()
+                colspan, rowspan = td.get("colspan"), td.get("rowspan")
+                colspan = 1 if colspan is None else min(_span(colspan), MAX_TABLE_COLUMNS - col)
+                rowspan = 1 if rowspan is None else min(_span(rowspan), len(rows) - r)
+                if len(covered) < col + colspan:
+                    covered.extend([0] * (col + colspan - len(covered)))
+                if colspan == 1:
+                    line.append(text)
+                    covered[col] = rowspan - 1
+                    col += 1
+                    spanned = spanned or rowspan > 1
+                    continue
+                for c in range(colspan):
+                    # an empty cell spanning columns is several empty cells; a filled one is one value
+                    line.append(text if c == 0 or not text else MERGED)
+                    covered[col] = rowspan - 1
+                    col += 1
+                spanned = spanned or rowspan > 1
+            while col < len(covered) and covered[col] > 0:
                 line.append(MERGED)
+                covered[col] -= 1
                 col += 1
-            text = " ".join(t.strip() for t in _cell_text(td) if t.strip())
-            colspan = _span(td.get("colspan"))
-            rowspan = _span(td.get("rowspan"))
-            for c in range(colspan):
-                # an empty cell spanning columns is several empty cells; a filled one is one value
-                line.append(text if c == 0 or not text else MERGED)
-                for dr in range(1, rowspan):
-                    if r + dr < len(rows):
-                        pending[(r + dr, col)] = True
-                col += 1
-        while pending.pop((r, col), False):
-            line.append(MERGED)
-            col += 1
-        grid.append(line)
-    return grid
+            for c in range(col, len(covered)):  # spans further right that this row never reached
+                if covered[c] > 0:
+                    covered[c] -= 1
+            grid.append(line)
+            if len(grid) + len(self.lines) >= MAX_LINES:
+                break
+        return grid
 
-
-def _cell_text(td) -> list[str]:
-    # Word pastes split a label into one span per glyph run: all inline text joined as is.
-    return ["".join(td.itertext())]
+    def _too_wide(self) -> None:
+        if not self.wide_warned and self.warnings is not None:
+            self.warnings.append(f"table row wider than {MAX_TABLE_COLUMNS} columns: the cells beyond are not read")
+        self.wide_warned = True
 
 
 def _span(value: str | None) -> int:
@@ -267,6 +371,25 @@ def _span(value: str | None) -> int:
 
 # ---------------------------------------------------------------- PDF
 def pdf_document(data: bytes, warnings: list[str]) -> list[Line]:
+    """PDFium first (harvester.report.pdf); pdfplumber when PDFium cannot read the file."""
+    from harvester.report.pdf import read_pages
+
+    fast = read_pages(data, MAX_PDF_PAGES, MAX_LINES, warnings)
+    if fast is None:
+        return pdfplumber_document(data, warnings)
+    out, chars, images = fast
+    _warn_if_scanned(chars, images, warnings)
+    return out
+
+
+def _warn_if_scanned(chars: int, images: int, warnings: list[str]) -> None:
+    if chars < 20 and images:
+        warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
+
+
+def pdfplumber_document(data: bytes, warnings: list[str]) -> list[Line]:
+    """The PDF read by pdfplumber alone (pdfminer's Python interpreter): slower, and reads what
+    PDFium cannot open (damaged files: the pages before the damage)."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
 
@@ -278,14 +401,17 @@ def pdf_document(data: bytes, warnings: list[str]) -> list[Line]:
     chars = images = 0
     with pdf:
         try:
-            for page in pdf.pages:
+            for n, page in enumerate(pdf.pages):
+                if n >= MAX_PDF_PAGES or len(out) >= MAX_LINES:
+                    warnings.append(f"PDF longer than {MAX_PDF_PAGES} pages or {MAX_LINES} lines: the rest is not read")
+                    break
                 chars += len(page.chars)
                 images += len(page.images)
                 out.extend(_pdf_page_lines(page))
+                page.close()  # pdfplumber caches every layout object of a page until closed
         except Exception as exc:  # a truncated PDF fails on the page it breaks: keep the pages before
             warnings.append(f"PDF damaged after {len(out)} lines: {type(exc).__name__}: {str(exc)[:120]}")
-        if chars < 20 and images:
-            warnings.append("scanned (image-only) PDF: no text layer, OCR not attempted; tables not read")
+        _warn_if_scanned(chars, images, warnings)
     return out
 
 
@@ -308,17 +434,26 @@ def _pdf_page_lines(page) -> list[Line]:
 
 
 # ---------------------------------------------------------------- DOCX
-def docx_document(data: bytes) -> list[Line]:
+def docx_document(data: bytes, warnings: list[str]) -> list[Line]:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            size = sum(i.file_size for i in zf.infolist() if i.filename.startswith("word/"))
+        if size > MAX_DOCX_XML_BYTES:  # python-docx would hold all of it as a tree (≈ 20× in memory)
+            raise DocumentError(f"DOCX of {size} uncompressed bytes exceeds the {MAX_DOCX_XML_BYTES}-byte cap")
         document = docx.Document(io.BytesIO(data))
+    except DocumentError:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
         raise DocumentError(f"unreadable DOCX: {type(exc).__name__}: {str(exc)[:120]}") from exc
     lines: list[Line] = []
     for child in document.element.body.iterchildren():
+        if len(lines) >= MAX_LINES:
+            _cap_warning(warnings, "paragraphs and rows")
+            break
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             text = Paragraph(child, document).text.strip()
@@ -354,17 +489,24 @@ def read_document(data: bytes | str, name: str | None = None, content_type: str 
     if kind == PDF:
         lines = pdf_document(data, warnings)
     elif kind == DOCX:
-        lines = docx_document(data)
+        lines = docx_document(data, warnings)
     elif kind == DOC:
         warnings.append("legacy Word/WPS binary (.doc/.wps) is not parsed: convert it to DOCX or PDF")
         lines = []
     elif kind == HTML:
-        lines, meta = html_document(decode(data, content_type, warnings))
+        if len(data) > MAX_HTML_BYTES:
+            warnings.append(f"HTML of {len(data)} bytes: only the first {MAX_HTML_BYTES} are read")
+            data = data[:MAX_HTML_BYTES]
+        lines, meta = html_document(decode(data, content_type, warnings), warnings)
     else:
         text = decode(data, content_type, warnings)
-        if "\x00" in text[:4096]:
-            raise DocumentError("binary data, not a document (NUL bytes in the text)")
-        lines = text_lines(text)
+        head = text[:4096]
+        if len(_CONTROL.findall(head)) > MAX_CONTROL_SHARE * len(head):
+            raise DocumentError("binary data, not a document (control bytes in the text)")
+        if nul := text.count("\x00"):  # a stray NUL in a real report (an editor's artefact)
+            warnings.append(f"{nul} NUL character(s) removed from the text")
+            text = text.replace("\x00", "")
+        lines = text_lines(text, warnings)
     return _normalized(Document(kind, lines, meta, warnings=warnings))
 
 

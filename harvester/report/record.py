@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import pathlib
 import unicodedata
 from typing import Any
@@ -49,7 +51,10 @@ def blank_record(source: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def parse_document(data: bytes | str, *, name: str | None = None, content_type: str | None = None,
                    source: dict[str, Any] | None = None, meta: dict[str, str] | None = None) -> dict[str, Any]:
-    """Any report document → one record of the contract (../shared/spec/record.md)."""
+    """Any report document → one record of the contract (../shared/spec/record.md).
+
+    `meta` adds page metadata the caller knows (title, published, agency) and `portal_agency`,
+    the registry's agency of the portal, which the record's `id` is then derived from."""
     record = blank_record(source)
     digest = hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8", "replace")).hexdigest()
     try:
@@ -64,9 +69,49 @@ def parse_document(data: bytes | str, *, name: str | None = None, content_type: 
         return record
     if meta:
         doc.meta = {**doc.meta, **{k: v for k, v in meta.items() if v}}
-    fill_record(record, doc)
-    record["id"] = record_id(record["agency"], record["year"], digest)
+    try:
+        fill_record(record, doc)
+    except Exception as exc:  # a bug on one hostile document must not lose the others: keep what was read
+        record["warnings"].append(f"parser error, record incomplete: {type(exc).__name__}: {str(exc)[:200]}")
+    _sanitise(record)
+    # The agency-year identity: the portal's agency when the caller knows it (the registry), so a
+    # series whose printed names vary ("XX管委会" / "XX管委会办公室") keeps one id per year;
+    # `agency` stays as printed.
+    identity = (meta or {}).get("portal_agency") or record["agency"]
+    record["id"] = record_id(identity, record["year"], digest)
     return record
+
+
+MAX_ABS_NUMBER = 1e15
+
+
+def _sanitise(record: dict[str, Any]) -> None:
+    """Every number finite and JSON-safe, every year within the schema: the record always serialises."""
+    def clean(value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value) or abs(value) >= MAX_ABS_NUMBER:
+                record["warnings"].append(f"{where}: number out of range; left null")
+                return None
+        return value
+
+    tables = ("active_disclosure", "requests", "review_litigation")
+    # The common case, in C: every number finite and printable. (Numbers are read with at most 15
+    # digits, so none reaches MAX_ABS_NUMBER unless this check fails and `clean` looks closer.)
+    try:
+        json.dumps([record[k] for k in tables], allow_nan=False)
+        fine = True
+    except (ValueError, OverflowError):
+        fine = False
+    for key in tables if not fine else ():
+        if record[key] is not None:
+            record[key] = clean(record[key], key)
+    if record["year"] is not None and not 1990 <= record["year"] <= 2100:
+        record["warnings"].append(f"year {record['year']} outside 1990–2100; left null")
+        record["year"] = None
 
 
 def fill_record(record: dict[str, Any], doc: Document) -> None:

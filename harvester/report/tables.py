@@ -2,21 +2,25 @@
 四 in `read_table4`; `find_regions` says where each one is in the document."""
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from harvester.report.cells import Run, Token, runs_of, searchable, split_glued_line
+from harvester.report.cells import MAX_INTEGER_DIGITS, Run, Token, runs_of, searchable, split_glued_line
 from harvester.report.document import Line
 from harvester.report.normalize import squash
 from harvester.report.templates import (
     SECTION_HEADINGS, TABLE2_ROWS, TABLE2_START, TABLE3_ANCHOR, TABLE3_COLUMNS, TABLE3_HEADING,
     TABLE3_ROWS, TABLE4_END, TABLE4_FIELDS, TABLE4_GROUPS, TABLE4_HEADING, TEMPLATE_2019,
-    TEMPLATE_2021, TEMPLATE_MARKERS, T3_OTHER_2021, Row,
+    TEMPLATE_2021, TEMPLATE_MARKERS, T3_OTHER_2021, T3_RESULT_ROWS, Row,
 )
 
 MAX_GLUED_DIGITS = 60  # longer digit runs are not table cells: never try to split them
 MAX_DIGITS_PER_VALUE = 9
+# Search steps per glued run: enough for every real table row (a few thousand), and a hostile
+# document of glued rows stays within seconds, not minutes.
+SPLIT_BUDGET = 30_000
 
 
 # ---------------------------------------------------------------- glued text
@@ -47,26 +51,39 @@ def unglue(lines: list[Line]) -> list[Line]:
 
 
 def split_digits(pieces: list[str], count: int, valid: Callable[[list[int]], bool],
-                 budget: int = 200_000) -> tuple[list[int] | None, int]:
+                 budget: int = SPLIT_BUDGET) -> tuple[list[int] | None, int]:
     """Split runs of glued digits into exactly `count` numbers that satisfy `valid`.
 
     Each piece (digits with known boundaries around it) becomes one or more numbers without
     leading zeros. Returns (the unique solution or None, number of solutions found, max 2).
     """
+    solutions, complete = candidate_splits(pieces, count, valid, limit=2, budget=budget)
+    if not complete:
+        return None, 2
+    return (solutions[0] if len(solutions) == 1 else None), len(solutions)
+
+
+def candidate_splits(pieces: list[str], count: int, valid: Callable[[list[int]], bool], limit: int = 64,
+                     budget: int = SPLIT_BUDGET) -> tuple[list[list[int]], bool]:
+    """Up to `limit` splits of the glued digits into `count` numbers satisfying `valid`, and whether
+    the search was complete (neither the limit nor the step budget cut it short)."""
     if sum(len(p) for p in pieces) > MAX_GLUED_DIGITS or not all(p.isdigit() for p in pieces):
-        return None, 0
+        return [], True
     solutions: list[list[int]] = []
     steps = 0
+    # digits still to place after each piece: prunes every branch that leaves too few or too many
+    after = [sum(len(p) for p in pieces[i + 1:]) for i in range(len(pieces))]
 
     def parts_of(piece: str, start: int, acc: list[int], rest: list[str], left: int):
         nonlocal steps
         steps += 1
-        if steps > budget or len(solutions) > 1:
+        if steps > budget or len(solutions) >= limit:
             return
         if start == len(piece):
             go(rest, acc, left)
             return
-        if left <= 0:
+        remaining = len(piece) - start + after[len(pieces) - len(rest) - 1]
+        if left <= 0 or remaining < left or remaining > left * MAX_DIGITS_PER_VALUE:
             return
         for end in range(start + 1, min(len(piece), start + MAX_DIGITS_PER_VALUE) + 1):
             chunk = piece[start:end]
@@ -84,15 +101,31 @@ def split_digits(pieces: list[str], count: int, valid: Callable[[list[int]], boo
         parts_of(rest[0], 0, acc, rest[1:], left)
 
     go(pieces, [], count)
-    if steps > budget:
-        return None, 2
-    return (solutions[0] if len(solutions) == 1 else None), len(solutions)
+    return solutions, steps <= budget and len(solutions) < limit
+
+
+def glued_candidates(tokens: list[Token], count: int, valid: Callable[[list[int]], bool]) -> list[list[int]] | None:
+    """All splits of a short run of glued digits (None: the run is not glued, or too ambiguous)."""
+    if len(tokens) >= count or not any(t.splittable for t in tokens):
+        return None
+    found, complete = candidate_splits([t.text for t in tokens if t.kind == "value"], count, valid)
+    return found if complete else None
 
 
 # ---------------------------------------------------------------- runs → values
 def run_values(tokens: list[Token], count: int, what: str, warnings: list[str],
                valid: Callable[[list[int]], bool] = lambda v: True) -> list[Token | None]:
     """Exactly `count` value tokens (None = empty) from a run, positions kept."""
+    values = _run_values(tokens, count, what, warnings, valid)
+    for tok in values:
+        if tok is not None and tok.number is None:
+            warnings.append(f"{what}: number {tok.text[:20]}… of {len(tok.text)} characters is beyond "
+                            f"{MAX_INTEGER_DIGITS} digits; left null")
+    return values
+
+
+def _run_values(tokens: list[Token], count: int, what: str, warnings: list[str],
+                valid: Callable[[list[int]], bool]) -> list[Token | None]:
     tokens = list(tokens)
     while len(tokens) > count and tokens[0].kind == "empty":
         tokens.pop(0)
@@ -107,8 +140,14 @@ def run_values(tokens: list[Token], count: int, what: str, warnings: list[str],
         warnings.append(f"{what}: glued digits {' '.join(pieces)!r} cannot be split with certainty "
                         f"({why}); left null")
         return [None] * count
+    if count > 1 and tokens:
+        # a cell floated away (an annotation printed above the table, a lost column): which one is
+        # unknown, and a value must never land in its neighbour's column
+        warnings.append(f"{what}: {len(tokens)} of {count} cells found and which column is missing is "
+                        f"unknown; the row is left null")
+        return [None] * count
     warnings.append(f"{what}: {len(tokens)} of {count} cells found; the missing ones are null")
-    return [t if t.kind == "value" else None for t in tokens] + [None] * (count - len(tokens))
+    return [None] * count
 
 
 def number(tok: Token | None) -> int | float | None:
@@ -222,8 +261,20 @@ def table3_rows(text: str, template: str) -> tuple[Row, ...]:
     return TABLE3_ROWS[TEMPLATE_2021 if has_2021_other else TEMPLATE_2019]
 
 
+_LABEL_KEYS: dict[tuple[str, int], int | None] = {}  # the statutory labels recur in every report
+
+
 def _label_key(label: str, rows: tuple[Row, ...]) -> int | None:
     """The row whose label ends last in the label text ("(三)不予公开1.属于国家秘密" → 1.)."""
+    key = (label, id(rows))  # rows: one of the module-level TABLE3_ROWS tuples, never freed
+    if key not in _LABEL_KEYS:
+        if len(_LABEL_KEYS) > 20_000:
+            _LABEL_KEYS.clear()
+        _LABEL_KEYS[key] = _find_label_key(label, rows)
+    return _LABEL_KEYS[key]
+
+
+def _find_label_key(label: str, rows: tuple[Row, ...]) -> int | None:
     best, best_end = None, -1
     for i, row in enumerate(rows):
         for m in (row.label.search(label), searchable(row.label).search(label)):
@@ -257,15 +308,73 @@ def read_table3(lines: list[Line], template: str, warnings: list[str]) -> dict[s
     if not assigned:
         return None
     out_rows: dict[str, list] = {}
+    ambiguous: dict[str, list[list[int]]] = {}
     for i, row in enumerate(rows):
         run = assigned.get(i)
         if run is None:
             warnings.append(f"table 3 row {row.key} not found; its cells are null")
             out_rows[row.key] = [None] * 7
             continue
+        candidates = glued_candidates(run.tokens, 7, _t3_valid)
+        if candidates is not None and len(candidates) > 1:
+            ambiguous[row.key] = candidates  # several splits fit the row sum: the table decides
+            out_rows[row.key] = [None] * 7
+            continue
+        if candidates is not None and len(candidates) == 1:
+            out_rows[row.key] = list(candidates[0])
+            continue
         cells = run_values(run.tokens, 7, f"table 3 row {row.key}", warnings, _t3_valid)
         out_rows[row.key] = [number(c) for c in cells]
+    if ambiguous:
+        _resolve_with_identities(out_rows, ambiguous, warnings)
     return {"columns": list(TABLE3_COLUMNS), "rows": out_rows}
+
+
+MAX_COMBINATIONS = 20_000
+
+
+def _t3_identities(rows: dict[str, list], keys: set[str]) -> bool:
+    """The column identities of table 三 that involve `keys` and can be checked all hold:
+    the 勾稽 balance (new + carried over = total + carried forward) and the results total
+    (the result rows add up to (七)总计), column by column."""
+    results = [k for k in T3_RESULT_ROWS if k in rows]
+    identities = [(("new", "carried_over"), ("total", "carried_forward")), (tuple(results), ("total",))]
+    for left, right in identities:
+        if not keys & set(left + right):
+            continue
+        for c in range(7):
+            values = [rows[k][c] if k in rows else None for k in left + right]
+            if any(v is None for v in values):
+                continue
+            if sum(values[:len(left)]) != sum(values[len(left):]):
+                return False
+    return True
+
+
+def _resolve_with_identities(rows: dict[str, list], ambiguous: dict[str, list[list[int]]],
+                             warnings: list[str]) -> None:
+    """Glued rows with several row-sum splits: keep a split only when exactly one combination of
+    them satisfies every identity of the table that can be checked; otherwise they stay null."""
+    keys = list(ambiguous)
+    combinations = 1
+    for k in keys:
+        combinations *= len(ambiguous[k])
+    fitting: list[tuple[list[int], ...]] = []
+    if combinations <= MAX_COMBINATIONS:
+        for combo in itertools.product(*(ambiguous[k] for k in keys)):
+            trial = {**rows, **dict(zip(keys, combo))}
+            if _t3_identities(trial, set(keys)):
+                fitting.append(combo)
+                if len(fitting) > 1:
+                    break
+    if len(fitting) == 1:
+        rows.update(dict(zip(keys, fitting[0])))
+        return
+    why = "no combination satisfies" if combinations <= MAX_COMBINATIONS and not fitting else \
+        "several combinations satisfy" if fitting else "too many combinations for"
+    for k in keys:
+        warnings.append(f"table 3 row {k}: glued digits with several splits; {why} the table's identities "
+                        f"(balance, results total); left null")
 
 
 # ---------------------------------------------------------------- table 四

@@ -205,7 +205,7 @@ def _doc_lines(doc: CorpusDoc) -> list[str]:
         lines = [l.strip() for l in root.text_content().split("\n") if l.strip()]
         start = next((i for i, l in enumerate(lines) if l.startswith("根据") or l.startswith("一、")), 0)
         return lines[start:]
-    text = doc.path.read_text(encoding="utf-8", errors="replace")
+    text = _pdf_text(doc.path) if doc.ext == ".pdf" else doc.path.read_text(encoding="utf-8", errors="replace")
     if doc.ext == ".md":
         paras = []
         for block in re.split(r"\n\s*\n", text):
@@ -222,6 +222,14 @@ def _doc_lines(doc: CorpusDoc) -> list[str]:
             continue
         out += [p.strip() for p in _INLINE_HEAD.split(l) if p.strip()] if len(l) > 400 else [l]
     return out
+
+
+def _pdf_text(path: pathlib.Path) -> str:
+    """The text layer of a PDF report (its prose; the tables come from the gold record)."""
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return "\n".join(page.extract_text() or "" for page in pdf.pages)
 
 
 def narrative_blocks(doc: CorpusDoc) -> list[tuple[str, str]]:

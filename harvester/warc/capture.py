@@ -9,7 +9,17 @@ Enable it with::
 Settings: ``WARC_ENABLED`` (bool, default False), ``WARC_DIR`` (required when enabled; created if
 missing, must be writable), ``WARC_PREFIX`` (file name prefix, default "harvester"),
 ``WARC_MAX_SIZE`` (bytes per file before rotation, default 1 GB), ``WARC_CDXJ_PATH`` (default
-``WARC_DIR/index.cdxj``), ``WARC_OPERATOR`` and ``WARC_DESCRIPTION`` (optional, for warcinfo).
+``WARC_DIR/index.cdxj``), ``WARC_CRAWL_LOG`` (default ``crawl.log`` beside the index; see
+``harvester.warc.crawllog``), and for each file's warcinfo record ``WARC_OPERATOR`` (who runs the
+crawl, e.g. a contact address), ``WARC_DESCRIPTION`` and ``JOB_NAME`` (``isPartOf``; default
+``WARC_PREFIX``); warcinfo also names the software and versions, the robots policy
+(``ROBOTSTXT_OBEY``), the User-Agent, the registry file and its SHA-256 (from the portals the spider
+loaded), and when this crawl started (``crawlStart``: one value per crawl run).
+
+When the crawl starts, ``.open`` files a killed crawl left in ``WARC_DIR`` are finished
+(``WarcWriter.recover``). A response whose body ended early (Scrapy's ``dataloss`` flag: set
+``DOWNLOAD_FAIL_ON_DATALOSS = False`` so the partial body reaches us; or a gzip body that stops
+mid-stream) is stored with ``WARC-Truncated: length`` and ``meta["warc"]["truncated"]``.
 
 Why a downloader middleware at 950 rather than the ``response_downloaded`` signal: both see the
 response before ``HttpCompressionMiddleware`` (590) decodes it (process_response runs from the
@@ -35,8 +45,7 @@ What is stored, and what is not exactly the wire bytes:
   a reader honouring the header would try (and fail) to de-chunk it.
 
 ``request.meta["warc"]`` (so ``response.meta["warc"]`` in callbacks and pipelines) is set to
-``{"warc_file", "warc_offset", "warc_length", "warc_record_id", "fetched_at"}`` for each stored
-response.
+``WarcPointer.to_meta()`` (``harvester.warc.pointer``) for each stored response.
 
 Re-crawls: a request whose ``meta["prev_capture"]`` names an earlier capture (``url``,
 ``fetched_at``, ``warc_record_id``, ``payload_digest``; set by the discovery spider from the crawl
@@ -49,9 +58,12 @@ identical-payload-digest); ``meta["warc"]`` then also holds ``revisit`` ("server
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
+import zlib
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,16 +72,18 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from twisted.web.http_headers import Headers as TxHeaders
 
+from harvester.warc.crawllog import CrawlLog, failure_status
+from harvester.warc.discovery import Discovery
+from harvester.warc.pointer import WarcPointer
 from harvester.warc.reader import read_record_at
 from harvester.warc.writer import (
     DEFAULT_MAX_SIZE,
     REVISIT_IDENTICAL_PAYLOAD,
     REVISIT_SERVER_NOT_MODIFIED,
-    payload_digest,
     RequestData,
     ResponseData,
-    WarcPointer,
     WarcWriter,
+    payload_digest,
 )
 
 logger = logging.getLogger(__name__)
@@ -156,21 +170,55 @@ def response_data(response: Response) -> ResponseData:
     )
 
 
+def _gzip_cut(body: bytes) -> bool:
+    """A gzip body whose stream stops before its end (a partial download served as whole)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        for start in range(0, len(body), 1 << 20):
+            d.decompress(body[start:start + (1 << 20)], 0)
+            if d.eof:
+                return False
+    except zlib.error:
+        return False   # not gzip after all: not ours to judge
+    return not d.eof
+
+
 def _truncation(response: Response) -> str | None:
     flags = set(response.flags or ())
     if "dataloss" in flags:
-        return "disconnect"
+        return "length"
     if "download_stopped" in flags:
         return "unspecified"
+    encoding = (response.headers.get(b"Content-Encoding") or b"").strip().lower()
+    if encoding in (b"gzip", b"x-gzip") and response.body and _gzip_cut(response.body):
+        return "length"
     return None
+
+
+def _file_digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 class WarcCaptureMiddleware:
     """Downloader middleware (priority 950) writing each exchange to WARC before decompression."""
 
-    def __init__(self, writer: WarcWriter, stats: Any = None) -> None:
+    def __init__(self, writer: WarcWriter, stats: Any = None, crawl_log: CrawlLog | None = None) -> None:
         self.writer = writer
         self.stats = stats
+        self.crawl_log = crawl_log
+        self._counted = (0, 0)   # (records, bytes) of the writer already in the stats
+
+    def count_written(self) -> None:
+        """``warc/records`` and ``warc/bytes``: everything the crawl's writer wrote (pairs, and the
+        metadata and browser records other components hand it), warcinfo included."""
+        records, nbytes = self.writer.records_written, self.writer.bytes_written
+        self._inc("warc/records", records - self._counted[0])
+        self._inc("warc/bytes", nbytes - self._counted[1])
+        self._counted = (records, nbytes)
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -180,7 +228,13 @@ class WarcCaptureMiddleware:
         if not settings.getbool("WARC_ENABLED", False):
             raise NotConfigured("WARC_ENABLED is not set")
         writer = cls.writer_from_settings(settings)
-        mw = cls(writer, crawler.stats)
+        recovered = writer.recover()
+        log_path = settings.get("WARC_CRAWL_LOG") or os.path.join(
+            os.path.dirname(writer.cdxj_path or writer.directory), "crawl.log")
+        mw = cls(writer, crawler.stats, CrawlLog(log_path))
+        if recovered and crawler.stats is not None:
+            crawler.stats.set_value("warc/recovered_files", len(recovered))
+        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.engine_stopped, signal=signals.engine_stopped)
         logger.info("WARC capture on: %s (prefix %r, max %d bytes, index %s)",
@@ -218,6 +272,7 @@ class WarcCaptureMiddleware:
         if os.path.exists(cdxj_path) and not os.access(cdxj_path, os.W_OK):
             raise WarcSettingsError(f"WARC_CDXJ_PATH is not writable: {cdxj_path}")
 
+        robots = "obey robots.txt" if settings.getbool("ROBOTSTXT_OBEY") else "ignore robots.txt"
         return WarcWriter(
             directory,
             prefix=prefix,
@@ -225,7 +280,23 @@ class WarcCaptureMiddleware:
             cdxj_path=cdxj_path,
             operator=settings.get("WARC_OPERATOR"),
             description=settings.get("WARC_DESCRIPTION"),
+            warcinfo={
+                "isPartOf": settings.get("JOB_NAME") or prefix,
+                "robots": robots,
+                "http-header-user-agent": settings.get("USER_AGENT"),
+                "crawlStart": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "discoveryRecords": "metadata records, application/warc-fields (harvester.warc.discovery)",
+            },
         )
+
+    def spider_opened(self, spider=None) -> None:
+        """Name the registry the portals came from (and its digest) in the warcinfo records."""
+        sources = {str(p.source).rsplit(":", 1)[0] for p in getattr(spider, "portals", None) or []
+                   if getattr(p, "source", None)}
+        if len(sources) == 1:
+            path = sources.pop()
+            self.writer.warcinfo["registry"] = os.path.basename(path)
+            self.writer.warcinfo["registryDigest"] = _file_digest(path)
 
     # -- downloader middleware --------------------------------------------------------------------
 
@@ -245,13 +316,13 @@ class WarcCaptureMiddleware:
         if "playwright" in (response.flags or ()):
             return response  # a browser's DOM is no response: harvester.middlewares.browser archives it
         request.meta.pop("warc", None)  # a pointer copied over from a redirect hop
-        before_records, before_bytes = self.writer.records_written, self.writer.bytes_written
         prev = request.meta.get("prev_capture") or None
+        truncated = _truncation(response)
         revisit = None
         if prev and prev.get("fetched_at"):
             if response.status == 304:
                 revisit = REVISIT_SERVER_NOT_MODIFIED
-            elif (response.status == 200 and prev.get("payload_digest") and not _truncation(response)
+            elif (response.status == 200 and prev.get("payload_digest") and not truncated
                   and payload_digest(response.body) == prev["payload_digest"]):
                 revisit = REVISIT_IDENTICAL_PAYLOAD
         url = response.url.split("#", 1)[0]
@@ -273,25 +344,57 @@ class WarcCaptureMiddleware:
                     request_data(request),
                     response_data(response),
                     ip_address=ip,
-                    truncated=_truncation(response),
+                    truncated=truncated,
                 )
         except Exception:
             logger.exception("WARC: could not store %s", response.url)
             self._inc("warc/write_errors")
+            self._log_fetch(request, response, None, truncated, None, ["err:warc-write"])
             return response
-        self._inc("warc/records", self.writer.records_written - before_records)
-        self._inc("warc/bytes", self.writer.bytes_written - before_bytes)
+        self.count_written()
+        if truncated:
+            self._inc("warc/truncated")
+        self._log_fetch(request, response, pointer, truncated, revisit)
         if revisit:
             self._inc("warc/revisits")
-            meta = pointer_meta(pointer)
+            meta = pointer.to_meta()
             meta["revisit"] = revisit.rsplit("/", 1)[-1]
             meta["refers_to"] = {k: prev.get(k) for k in ("url", "fetched_at", "warc_file", "warc_offset",
                                                            "warc_record_id")}
             request.meta["warc"] = meta
             return response
         self._inc("warc/responses")
-        request.meta["warc"] = pointer_meta(pointer)
+        request.meta["warc"] = pointer.to_meta()
         return response
+
+    def _log_fetch(self, request: Request, response: Response | None, pointer: WarcPointer | None,
+                   truncated: str | None, revisit: str | None, annotations: list[str] | None = None,
+                   status: int | None = None) -> None:
+        if self.crawl_log is None:
+            return
+        notes = list(annotations or [])
+        tries = int(request.meta.get("retry_times") or 0) + 1
+        if tries > 1:
+            notes.insert(0, f"{tries}t")
+        if truncated:
+            notes.append(f"truncated:{truncated}")
+        if revisit:
+            notes.append("revisit:" + revisit.rsplit("/", 1)[-1])
+        found = Discovery.of(request)
+        mime = None
+        if response is not None:
+            ctype = response.headers.get(b"Content-Type")
+            mime = ctype.decode("latin-1").split(";", 1)[0].strip().lower() if ctype else None
+        try:
+            self.crawl_log.write(
+                status=status if status is not None else int(response.status), url=request.url,
+                size=len(response.body) if response is not None else None, path=found.path, via=found.via,
+                mime=mime, duration_s=request.meta.get("download_latency"),
+                digest=pointer.payload_digest if pointer else None, source=request.meta.get("portal"),
+                annotations=notes)
+        except OSError as exc:
+            logger.error("crawl log: cannot write %s: %s", self.crawl_log.path, exc)
+            self.crawl_log.close()
 
     def _freshened(self, prev: dict, not_modified: ResponseData) -> tuple[ResponseData, dict | None]:
         """The stored response's status and headers, updated by the 304's (RFC 9111 §4.3.4).
@@ -326,6 +429,7 @@ class WarcCaptureMiddleware:
                        request.url, name, exception)
         self._inc("warc/failed")
         self._inc(f"warc/failed/{name}")
+        self._log_fetch(request, None, None, None, None, [f"err:{name}"], status=failure_status(exception))
         return None
 
     # -- signals ----------------------------------------------------------------------------------
@@ -337,7 +441,10 @@ class WarcCaptureMiddleware:
         self.close()
 
     def close(self) -> None:
+        self.count_written()
         self.writer.close()
+        if self.crawl_log is not None:
+            self.crawl_log.close()
         if self.stats is not None:
             self.stats.set_value("warc/files", len(self.writer.finished_files))
 
@@ -347,15 +454,8 @@ class WarcCaptureMiddleware:
 
 
 def pointer_meta(pointer: WarcPointer) -> dict[str, Any]:
-    """The ``meta["warc"]`` dict for a pointer (what pipelines copy into a record's source)."""
-    return {
-        "warc_file": pointer.warc_file,
-        "warc_offset": pointer.offset,
-        "warc_length": pointer.length,
-        "warc_record_id": pointer.record_id,
-        "fetched_at": pointer.warc_date,
-        "payload_digest": pointer.payload_digest,
-    }
+    """``pointer.to_meta()``, for callers written before ``WarcPointer.to_meta`` existed."""
+    return pointer.to_meta()
 
 
 def _check_writable_dir(directory: str, what: str) -> None:

@@ -1,65 +1,45 @@
-"""CDXJ index lines: ``urlkey timestamp {json}``, one per WARC record.
+"""CDXJ index lines: ``urlkey timestamp {json}``, one per capture, sorted: pywb serves from it as is.
 
-The line format follows pywb / OpenWayback CDXJ: a SURT url key, a 14-digit timestamp and a JSON
-object.  The JSON keys we write:
+The url key is pywb's canonical SURT (``surt.surt``, what ``pywb.utils.canonicalize`` calls), the
+timestamp has 14 digits, and the file is sorted by plain byte order (``LC_ALL=C sort``), which is
+what pywb's binary search needs. One line per capture that replays: ``response`` and ``revisit``
+(and ``resource``) records; request and metadata records are not indexed (a request line with the
+same key and timestamp would sort ahead of its response and shadow it). The JSON keys:
 
     url        the record's WARC-Target-URI
-    mime       response: the HTTP Content-Type without parameters; request: "-"
-    status     response: the HTTP status code as a string ("200"); absent for requests
-    method     request: the HTTP method ("GET")
+    mime       the HTTP Content-Type without parameters; "warc/revisit" for revisits
+    status     the HTTP status code as a string ("200")
     digest     WARC-Payload-Digest without its "sha1:" prefix (base32), as pywb writes it
     length     the record's length in the WARC file, compressed, in bytes (int)
     offset     where the record starts in the WARC file (int)
     filename   the WARC file's name (no directory)
-    rectype    "response" | "request" | "revisit"
+    rectype    "response" | "revisit" | "resource"
     record_id  WARC-Record-ID, so a citation can be checked against the record itself
 
-The index is append-only and therefore not sorted; sort it (``sort_cdxj``, or
-``LC_ALL=C sort``) before serving it with a binary-searching replayer such as pywb.
+The writer adds a finished file's lines with ``merge_into`` (a streaming merge written to a
+temporary file and renamed over the index), so the index stays sorted across appends and only
+names finished files.
 """
-
 from __future__ import annotations
 
+import heapq
+import tempfile
 import json
 import os
-import re
 from dataclasses import dataclass
-from typing import IO, Iterable, Iterator
-from urllib.parse import urlsplit
+from typing import IO, Callable, Iterable, Iterator
 
-_WWW = re.compile(r"^www\d*\.")
+import surt as surt_lib
 
-__all__ = ["CdxjEntry", "surt", "format_line", "parse_line", "read_cdxj", "sort_cdxj"]
+__all__ = ["CdxjEntry", "surt", "format_line", "parse_line", "read_cdxj", "sort_cdxj", "merge_into"]
 
 
 def surt(url: str) -> str:
-    """A SURT url key close to pywb's default canonicalisation.
-
-    Lower-cases the url, drops the scheme, ``www.`` prefixes, default ports, the fragment, and
-    sorts query arguments: ``http://www.Example.gov.cn:8080/a/B?b=2&a=1`` →
-    ``cn,gov,example:8080)/a/b?a=1&b=2``.  Not a full port of the ``surt`` package (which needs
-    tldextract and a network fetch of the public-suffix list); good enough as a sort/lookup key.
-    """
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").strip(".").lower()
-    host = _WWW.sub("", host)
-    if host.replace(".", "").isdigit():  # IPv4 literal: not reversed
-        key = host
-    else:
-        key = ",".join(reversed(host.split("."))) if host else ""
+    """pywb's url key: ``http://www.Example.gov.cn:8080/a/B?b=2&a=1`` → ``cn,gov,example:8080)/a/b?a=1&b=2``."""
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        key += f":{port}"
-    path = parts.path or "/"
-    key += ")" + path.lower()
-    if parts.query:
-        args = sorted(parts.query.lower().split("&"))
-        key += "?" + "&".join(args)
-    return key
+        return surt_lib.surt(url)
+    except Exception:  # noqa: BLE001 - pywb falls back to the url itself (urn:…)
+        return url
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +91,7 @@ def parse_line(line: str) -> CdxjEntry:
 def read_cdxj(path: str | os.PathLike | IO[str]) -> Iterator[CdxjEntry]:
     """Iterate the entries of a CDXJ file (or open text stream), skipping blank lines."""
     if hasattr(path, "read"):
-        lines: Iterable[str] = path  # type: ignore[assignment]
-        for line in lines:
+        for line in path:  # type: ignore[union-attr]
             if line.strip():
                 yield parse_line(line)
         return
@@ -122,12 +101,84 @@ def read_cdxj(path: str | os.PathLike | IO[str]) -> Iterator[CdxjEntry]:
                 yield parse_line(line)
 
 
+def _key(line: str) -> bytes:
+    return line.encode("utf-8")   # byte order, as LC_ALL=C sort and pywb's binary search
+
+
 def sort_cdxj(src: str | os.PathLike, dst: str | os.PathLike | None = None) -> None:
-    """Sort a CDXJ file by (urlkey, timestamp) the way ``LC_ALL=C sort`` does (in memory)."""
-    with open(src, "rb") as fh:
-        lines = [line for line in fh if line.strip()]
-    lines.sort()
-    tmp = f"{dst or src}.sorting"
-    with open(tmp, "wb") as fh:
-        fh.writelines(lines)
-    os.replace(tmp, dst or src)
+    """Sort a CDXJ file by byte order the way ``LC_ALL=C sort`` does (in memory)."""
+    with open(src, encoding="utf-8") as fh:
+        lines = sorted((line for line in fh if line.strip()), key=_key)
+    _write_atomic(os.fspath(dst or src), lines)
+
+
+def _filename(line: str) -> str | None:
+    try:
+        return parse_line(line).fields.get("filename")
+    except (ValueError, json.JSONDecodeError):
+        return None
+
+
+def merge_into(index: str | os.PathLike, lines: Iterable[str],
+               keep_file: Callable[[str], bool] | None = None) -> None:
+    """Add ``lines`` to the sorted CDXJ file ``index`` (created if missing), atomically.
+
+    A streaming merge (the index is read once, never held); an index that is not sorted (written
+    by an older version) is sorted in memory once. ``keep_file(name)`` False drops the lines of
+    that WARC file (it no longer exists). Duplicate lines are written once.
+    """
+    index = os.fspath(index)
+    new = sorted(lines, key=_key)
+
+    def existing() -> Iterator[str]:
+        if not os.path.exists(index):
+            return
+        with open(index, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield line if line.endswith("\n") else line + "\n"
+
+    def merged(old: Iterable[str]) -> Iterator[str]:
+        last = None
+        for line in heapq.merge(old, new, key=_key):
+            if line == last:
+                continue
+            if keep_file is not None:
+                name = _filename(line)
+                if name is None or not keep_file(name):
+                    continue
+            last = line
+            yield line
+
+    if not _is_sorted(existing()):
+        old: Iterable[str] = sorted(existing(), key=_key)
+    else:
+        old = existing()
+    _write_atomic(index, merged(old))
+
+
+def _is_sorted(lines: Iterable[str]) -> bool:
+    prev = None
+    for line in lines:
+        key = _key(line)
+        if prev is not None and key < prev:
+            return False
+        prev = key
+    return True
+
+
+def _write_atomic(path: str, lines: Iterable[str]) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cdxj-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

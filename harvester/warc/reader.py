@@ -8,24 +8,27 @@
 
     rec = read_record_at("out/warc/x.warc.gz", offset)   # one record, e.g. from a CDXJ line
 
-A Content-Encoding that cannot be decoded (``br``, ``zstd``, corrupt data) does not raise:
+Reads WARC/1.0 and 1.1, gzip or not, and ARC / ARC.gz (converted on the fly by warcio's
+``arc2warc``). Content-Encodings decoded: gzip, x-gzip, deflate, br (``brotli``), zstd
+(``zstandard``), chains of them. One that cannot be decoded (unknown, corrupt data) does not raise:
 ``payload`` is then the raw bytes and ``decode_error`` says why.
 
-Revisit records are not resolved yet (the writer does not produce them); they are skipped by
-``iter_responses`` and returned as-is by ``iter_records``.
+``iter_responses`` skips revisit records; ``iter_records`` returns every record as-is.
+``whole_records_end`` and ``index_lines`` serve the writer's recovery of ``.open`` files.
 """
 
 from __future__ import annotations
 
-import io
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
-from harvester.warc.writer import WarcPointer
+from harvester.warc import cdxj
+from harvester.warc.pointer import WarcPointer
 
 __all__ = [
     "StoredResponse",
@@ -36,7 +39,23 @@ __all__ = [
     "read_record_at",
     "decode_content",
     "UnsupportedEncoding",
+    "WARC_SUFFIXES",
+    "OPEN_SKIPPED_SUFFIX",
+    "record_complete",
+    "archive_iterator",
+    "whole_records_end",
+    "index_lines",
 ]
+
+# what a folder is searched for; ``.open`` files (still being written) are not among them
+WARC_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
+OPEN_SKIPPED_SUFFIX = ".open"
+
+
+def archive_iterator(fh) -> ArchiveIterator:
+    """warcio's iterator for WARC and ARC (ARC records converted to WARC ones)."""
+    return ArchiveIterator(fh, arc2warc=True)
+
 
 
 class UnsupportedEncoding(ValueError):
@@ -70,18 +89,19 @@ class StoredResponse:
 
 
 def iter_warc_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Iterator[str]:
-    """Expand files and folders into ``*.warc.gz`` / ``*.warc`` paths, sorted by name.
-
-    ``.open`` files (still being written) are skipped.
+    """Expand files and folders into ``*.warc.gz`` / ``*.warc`` / ``*.arc.gz`` / ``*.arc`` paths,
+    sorted by name (folders recursively). ``.open`` files (still being written) are skipped.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     for path in paths:
         path = os.fspath(path)
         if os.path.isdir(path):
-            for name in sorted(os.listdir(path)):
-                if name.endswith((".warc.gz", ".warc")):
-                    yield os.path.join(path, name)
+            found = []
+            for folder, dirs, names in os.walk(path):
+                dirs.sort()
+                found += [os.path.join(folder, n) for n in names if n.lower().endswith(WARC_SUFFIXES)]
+            yield from sorted(found)
         else:
             yield path
 
@@ -107,7 +127,7 @@ def iter_records(paths) -> Iterator[RawRecord]:
     """Yield every record of the given WARC files/folders, in file order."""
     for path in iter_warc_files(paths):
         with open(path, "rb") as fh:
-            it = ArchiveIterator(fh)
+            it = archive_iterator(fh)
             for record in it:
                 raw = record.raw_stream.read()
                 it.read_to_end(record)  # now offset and length are known
@@ -143,6 +163,21 @@ def decode_content(body: bytes, content_encoding: str | None) -> bytes:
                 body = zlib.decompress(body)
             except zlib.error:
                 body = zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, seen in the wild
+        elif enc == "br":
+            import brotli
+
+            try:
+                body = brotli.decompress(body)
+            except brotli.error as exc:
+                raise UnsupportedEncoding(f"br: corrupt data ({exc})") from None
+        elif enc == "zstd":
+            import zstandard
+
+            try:
+                # streaming: frames written without a content size (most servers) decode too
+                body = zstandard.ZstdDecompressor().decompressobj().decompress(body)
+            except zstandard.ZstdError as exc:
+                raise UnsupportedEncoding(f"zstd: corrupt data ({exc})") from None
         else:
             raise UnsupportedEncoding(enc)
     return body
@@ -228,7 +263,7 @@ def iter_responses(paths) -> Iterator[StoredResponse]:
     """Yield every ``response`` record of the given WARC files/folders as a ``StoredResponse``."""
     for path in iter_warc_files(paths):
         with open(path, "rb") as fh:
-            it = ArchiveIterator(fh)
+            it = archive_iterator(fh)
             for record in it:
                 if record.rec_type != "response":
                     continue
@@ -247,7 +282,7 @@ def read_record_at(path: str | os.PathLike, offset: int):
     path = os.fspath(path)
     with open(path, "rb") as fh:
         fh.seek(offset)
-        it = ArchiveIterator(fh)
+        it = archive_iterator(fh)
         record = next(iter(it))
         if record.rec_type == "response":
             stored = _stored_response(path, record)
@@ -256,3 +291,81 @@ def read_record_at(path: str | os.PathLike, offset: int):
             return stored
         record.content = record.content_stream().read()
         return record
+
+
+def record_complete(path: str | os.PathLike, offset: int, length: int) -> bool:
+    """True when the record stored at ``offset`` is whole: its gzip member (if any) ends, and its
+    block holds at least ``Content-Length`` bytes."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read(length)
+    if data[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            data = d.decompress(data) + d.flush()
+        except zlib.error:
+            return False
+        if not d.eof:
+            return False
+    # the header block ends at the first empty line; sloppy writers use "\r\r\n" or bare "\n"
+    blank = re.search(rb"\n\r*\n", data)
+    if blank is None:
+        return False
+    head, rest = data[:blank.start()], data[blank.end():]
+    for line in head.split(b"\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return len(rest) >= int(value.strip())
+            except ValueError:
+                return False
+    return False
+
+
+def whole_records_end(path: str | os.PathLike) -> tuple[int, int]:
+    """(offset just after the last whole record, number of whole records) of a possibly cut file."""
+    end = count = 0
+    last: tuple[int, int] | None = None
+    with open(path, "rb") as fh:
+        it = archive_iterator(fh)
+        try:
+            for record in it:
+                it.read_to_end(record)
+                last = (it.get_record_offset(), it.get_record_length())
+                end, count = last[0] + last[1], count + 1
+        except Exception:  # noqa: BLE001 - the damage: everything before it counts
+            return end, count
+    if last is not None and not record_complete(path, *last):
+        return last[0], count - 1
+    return end, count
+
+
+def index_lines(path: str | os.PathLike) -> list[str]:
+    """The CDXJ lines (``harvester.warc.cdxj``) of the captures in one WARC file."""
+    lines = []
+    name = os.path.basename(os.fspath(path))
+    with open(path, "rb") as fh:
+        it = archive_iterator(fh)
+        for record in it:
+            rtype = record.rec_type
+            if rtype not in ("response", "revisit", "resource"):
+                it.read_to_end(record)
+                continue
+            rh, http = record.rec_headers, record.http_headers
+            it.read_to_end(record)
+            url = rh.get_header("WARC-Target-URI") or ""
+            if rtype == "revisit":
+                mime = "warc/revisit"
+            elif http is not None:
+                mime = (http.get_header("Content-Type") or "-").split(";", 1)[0].strip().lower() or "-"
+            else:
+                mime = (rh.get_header("Content-Type") or "-").split(";", 1)[0].strip().lower() or "-"
+            fields = {"url": url, "mime": mime}
+            if http is not None and http.get_statuscode():
+                fields["status"] = http.get_statuscode()
+            digest = rh.get_header("WARC-Payload-Digest") or "-"
+            fields.update({"digest": digest.split(":", 1)[-1], "length": it.get_record_length(),
+                           "offset": it.get_record_offset(), "filename": name, "rectype": rtype,
+                           "record_id": rh.get_header("WARC-Record-ID")})
+            lines.append(cdxj.format_line(url, rh.get_header("WARC-Date") or "", fields))
+    return lines

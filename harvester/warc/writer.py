@@ -1,157 +1,83 @@
-"""Writing WARC/1.1 files: request/response pairs, per-record gzip, rotation, CDXJ lines.
+"""Writing WARC/1.1 files: where the bytes land (records themselves: ``harvester.warc.records``).
 
-Everything record-shaped is done by warcio (``WARCWriter.create_warc_record`` computes the
-lengths and the block/payload digests); this module only decides *what* goes into a record and
-*where* the bytes land:
-
-* every file starts with a ``warcinfo`` record;
-* an exchange is written as a ``response`` record followed by its ``request`` record, linked both
-  ways with ``WARC-Concurrent-To`` and sharing ``WARC-Target-URI`` and ``WARC-Date``;
-* the pair is first serialised into a temporary buffer and then appended to the file in one go;
-  if anything fails the file is truncated back to where it was, so a file never holds half a pair;
-* a file is written as ``NAME.warc.gz.open`` and renamed to ``NAME.warc.gz`` when it is complete
-  (rotation or ``close()``); names are ``{prefix}-{UTC timestamp}-{serial:05d}-{host}.warc.gz``;
+* every file starts with a ``warcinfo`` record (``warcinfo`` fields given to the writer, plus
+  software, hostname, format); every other record carries its ``WARC-Warcinfo-ID``;
+* an exchange is a ``response`` (or ``revisit``) record followed by its ``request`` record; the
+  pair is serialised into a buffer and appended in one go; if anything fails the file is cut back
+  to where it was, so a file never holds half a pair; ``metadata`` records are appended alone;
+* a file is written as ``NAME.warc.gz.open`` (held with an exclusive ``flock`` while written) and
+  renamed to ``NAME.warc.gz`` when complete (rotation or ``close()``); names are
+  ``{prefix}-{UTC timestamp}-{serial:05d}-{host}.warc.gz``;
 * a new file is started when the next pair would push the current one past ``max_size``
   (a single pair larger than ``max_size`` still gets written, alone in its file);
-* each write appends two CDXJ lines (see ``harvester.warc.cdxj``) and returns a ``WarcPointer``
-  to the response record.
-
-HTTP header names and values are kept byte for byte: they are handed to warcio as latin-1 text
-and serialised back as latin-1 (warcio itself would percent-encode non-ASCII bytes, which loses
-the original bytes of e.g. a GBK ``Content-Disposition`` file name).
+* the CDXJ index (``harvester.warc.cdxj``) gets one line per capture (response, revisit) of a file
+  when the file is finished: merged in sorted order and replaced atomically, so the index is
+  always sorted and never names a file that does not exist;
+* ``recover()`` (called when a crawl starts) finishes the ``.open`` files a killed crawl left:
+  each is cut after its last whole record, renamed, and indexed.
 """
-
 from __future__ import annotations
 
-import http
+import fcntl
 import io
 import logging
 import os
 import re
 import socket
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import Mapping
 
-import warcio
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
-from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from harvester.warc import cdxj
+from harvester.warc.pointer import WarcPointer
+from harvester.warc.records import (  # re-exported: the writer's public vocabulary
+    REVISIT_IDENTICAL_PAYLOAD,
+    REVISIT_SERVER_NOT_MODIFIED,
+    WARC_VERSION,
+    RecordBuilder,
+    RequestData,
+    ResponseData,
+    now_iso,
+    payload_digest,
+    reason_phrase,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DEFAULT_MAX_SIZE",
-    "RequestData",
-    "ResponseData",
-    "WarcPointer",
-    "WarcWriter",
-    "reason_phrase",
-    "payload_digest",
-    "REVISIT_IDENTICAL_PAYLOAD",
-    "REVISIT_SERVER_NOT_MODIFIED",
+    "DEFAULT_MAX_SIZE", "RequestData", "ResponseData", "WarcPointer", "WarcWriter", "reason_phrase",
+    "payload_digest", "software_versions", "REVISIT_IDENTICAL_PAYLOAD", "REVISIT_SERVER_NOT_MODIFIED",
 ]
 
-# WARC/1.1 revisit profiles (section 6.7)
-REVISIT_IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
-REVISIT_SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
-
-
-def payload_digest(body: bytes) -> str:
-    """``WARC-Payload-Digest`` of a payload the way warcio computes it (``sha1:`` + base32)."""
-    import base64
-    import hashlib
-
-    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
-
 DEFAULT_MAX_SIZE = 1_000_000_000  # bytes; Heritrix / warcprox rotate near 1 GB
-WARC_VERSION = "WARC/1.1"
 OPEN_SUFFIX = ".open"
 _SPOOL_MAX = 16 * 1024 * 1024  # pairs larger than this are buffered on disk, not in memory
 
-HeaderList = Sequence[tuple[bytes | str, bytes | str]]
 
-
-def reason_phrase(status: int) -> str:
-    """The standard reason phrase for a status code ("" for unknown codes)."""
+def _version(dist: str) -> str:
     try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:  # pragma: no cover - not installed
+        return "?"
 
 
-def _text(value: bytes | str) -> str:
-    # latin-1 maps every byte to one code point, so bytes survive the round trip unchanged
-    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+def software_versions() -> str:
+    """``gov-nianbao-harvester/0.1.0 (scrapy/2.19.0; warcio/1.8.1; python/3.11.7)``."""
+    import platform
+
+    from harvester import __version__
+
+    return (f"gov-nianbao-harvester/{__version__} (scrapy/{_version('scrapy')}; warcio/{_version('warcio')};"
+            f" python/{platform.python_version()})")
 
 
-class _RawHeaders(StatusAndHeaders):
-    """StatusAndHeaders whose header block is serialised as latin-1 (i.e. the original bytes)."""
-
-    def to_ascii_bytes(self, filter_func=None):  # noqa: D401 - warcio's name
-        return self.to_str(filter_func).encode("latin-1") + b"\r\n"
-
-
-@dataclass(slots=True)
-class RequestData:
-    """An HTTP request as it went on the wire.
-
-    ``target`` is the request-target (``/path?x=1``, or an absolute URL for a proxy request);
-    ``headers`` are (name, value) pairs in order, repeated names repeated.
-    """
-
-    method: str
-    target: str
-    headers: HeaderList = ()
-    body: bytes = b""
-    protocol: str = "HTTP/1.1"
-
-    @property
-    def request_line(self) -> str:
-        return f"{self.method} {self.target} {self.protocol}"
-
-
-@dataclass(slots=True)
-class ResponseData:
-    """An HTTP response: body is the payload as received (still content-encoded, de-chunked)."""
-
-    status: int
-    headers: HeaderList = ()
-    body: bytes = b""
-    reason: str | None = None  # None: the standard phrase for ``status``
-    protocol: str = "HTTP/1.1"
-
-    @property
-    def status_line(self) -> str:
-        reason = reason_phrase(self.status) if self.reason is None else self.reason
-        return f"{self.status} {reason}".rstrip()
-
-
-@dataclass(frozen=True, slots=True)
-class WarcPointer:
-    """Where a response record was stored: enough to cite it and to read it back."""
-
-    warc_file: str  # file name (final name, no directory, no ".open")
-    offset: int  # byte offset of the record in the file
-    length: int  # length of the (gzipped) record in the file
-    record_id: str  # WARC-Record-ID of the response record
-    warc_date: str  # WARC-Date, ISO 8601 UTC with microseconds
-    request_record_id: str = ""
-    payload_digest: str = ""  # WARC-Payload-Digest of the record ("" when unknown)
-
-
-def _now_iso() -> str:
-    return datetime_to_iso_date(datetime.now(timezone.utc).replace(tzinfo=None), use_micros=True)
-
-
-def _mime(headers: HeaderList) -> str:
-    for name, value in headers:
-        if _text(name).lower() == "content-type":
-            return _text(value).split(";", 1)[0].strip().lower() or "-"
-    return "-"
+def _record_id(record) -> str:
+    return record.rec_headers.get_header("WARC-Record-ID")
 
 
 @dataclass
@@ -159,21 +85,23 @@ class _OpenFile:
     name: str  # final name
     path: str  # path of the ".open" file
     fh: io.FileIO
+    warcinfo_id: str = ""
     size: int = 0
     pairs: int = 0
+    cdxj_lines: list[str] = field(default_factory=list)
 
 
 class WarcWriter:
-    """Append request/response pairs to rotating ``.warc.gz`` files in ``directory``.
+    """Append records to rotating ``.warc.gz`` files in ``directory``.
 
-    >>> with WarcWriter("out/warc", prefix="nianbao", cdxj_path="out/warc/index.cdxj") as w:
+    >>> with WarcWriter("out/warc", prefix="nianbao", cdxj_path="out/index.cdxj") as w:
     ...     ptr = w.write_exchange("http://example.gov.cn/a?x=1",
     ...                            RequestData("GET", "/a?x=1", [("Host", "example.gov.cn")]),
     ...                            ResponseData(200, [("Content-Type", "text/html")], b"<p>hi"),
     ...                            ip_address="127.0.0.1")
 
-    Not thread-safe (Scrapy is single-threaded).  Files are opened lazily: a writer that never
-    writes leaves no file behind.
+    Not thread-safe (Scrapy is single-threaded). Files are opened lazily: a writer that never
+    writes leaves no file behind. ``warcinfo`` adds fields to every file's warcinfo record.
     """
 
     def __init__(
@@ -187,7 +115,7 @@ class WarcWriter:
         software: str | None = None,
         operator: str | None = None,
         description: str | None = None,
-        warcinfo_extra: Mapping[str, str] | None = None,
+        warcinfo: Mapping[str, object] | None = None,
     ) -> None:
         if max_size <= 0:
             raise ValueError(f"max_size must be positive, got {max_size!r}")
@@ -199,329 +127,104 @@ class WarcWriter:
         self.max_size = int(max_size)
         self.hostname = hostname or socket.gethostname()
         self._host_token = re.sub(r"[^A-Za-z0-9._-]", "_", self.hostname) or "localhost"
-        from harvester import __version__
-
-        self.software = software or (
-            f"gov-nianbao-harvester/{__version__} (warcio/{_warcio_version()})"
-        )
+        self.software = software or software_versions()
         self.operator = operator
         self.description = description
-        self.warcinfo_extra = dict(warcinfo_extra or {})
+        self.warcinfo = dict(warcinfo or {})
         self.cdxj_path = os.fspath(cdxj_path) if cdxj_path else None
-        self._cdxj = None
-        if self.cdxj_path:
-            parent = os.path.dirname(self.cdxj_path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
-            self._cdxj = open(self.cdxj_path, "a", encoding="utf-8")
+        if self.cdxj_path and os.path.dirname(self.cdxj_path):
+            os.makedirs(os.path.dirname(self.cdxj_path), exist_ok=True)
+        self.builder = RecordBuilder(WARC_VERSION)
         self._serial = 0
         self._current: _OpenFile | None = None
         self.finished_files: list[str] = []  # paths of completed (renamed) files
+        self.recovered: list[str] = []  # ".open" files finished by recover()
         self.records_written = 0
         self.bytes_written = 0
         self._closed = False
 
     # -- public API -----------------------------------------------------------------------------
 
-    def write_exchange(
-        self,
-        url: str,
-        request: RequestData,
-        response: ResponseData,
-        *,
-        ip_address: str | None = None,
-        warc_date: str | None = None,
-        truncated: str | None = None,
-        extra_response_headers: Mapping[str, str] | None = None,
-    ) -> WarcPointer:
+    def write_exchange(self, url: str, request: RequestData, response: ResponseData, *,
+                       ip_address: str | None = None, warc_date: str | None = None,
+                       truncated: str | None = None,
+                       extra_response_headers: Mapping[str, str] | None = None) -> WarcPointer:
         """Write a response record and its request record; return a pointer to the response.
 
         ``truncated`` becomes ``WARC-Truncated`` on the response ("length", "time",
-        "disconnect", "unspecified").  Either both records are appended or nothing is.
+        "disconnect", "unspecified"). Either both records are appended or nothing is.
         """
-        if self._closed:
-            raise ValueError("write to a closed WarcWriter")
-        warc_date = warc_date or _now_iso()
-        resp_id = StatusAndHeadersParser.make_warc_id()
-        req_id = StatusAndHeadersParser.make_warc_id()
+        warc_date = warc_date or now_iso()
 
-        resp_warc = [
-            ("WARC-Type", "response"),
-            ("WARC-Record-ID", resp_id),
-            ("WARC-Date", warc_date),
-            ("WARC-Target-URI", url),
-        ]
-        if ip_address:
-            resp_warc.append(("WARC-IP-Address", str(ip_address)))
-        resp_warc.append(("WARC-Concurrent-To", req_id))
-        if truncated:
-            resp_warc.append(("WARC-Truncated", truncated))
-        for name, value in (extra_response_headers or {}).items():
-            resp_warc.append((name, value))
-        req_warc = [
-            ("WARC-Type", "request"),
-            ("WARC-Record-ID", req_id),
-            ("WARC-Date", warc_date),
-            ("WARC-Target-URI", url),
-            ("WARC-Concurrent-To", resp_id),
-        ]
+        def build(warcinfo_id: str):
+            return self.builder.exchange(url, request, response, warcinfo_id=warcinfo_id, warc_date=warc_date,
+                                         ip_address=ip_address, truncated=truncated,
+                                         extra_response_headers=extra_response_headers)
 
-        resp_http = _RawHeaders(
-            response.status_line,
-            [(_text(n), _text(v)) for n, v in response.headers],
-            protocol=response.protocol,
-        )
-        req_http = _RawHeaders(
-            request.request_line,
-            [(_text(n), _text(v)) for n, v in request.headers],
-            protocol="",
-            is_http_request=True,
-        )
+        return self._write_pair(url, warc_date, build, response, rectype="response",
+                                mime=response.mime, truncated=truncated)
 
-        buf = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
-        try:
-            writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
-            resp_rec = writer.create_warc_record(
-                url,
-                "response",
-                payload=io.BytesIO(response.body),
-                length=len(response.body),
-                http_headers=resp_http,
-                warc_headers=StatusAndHeaders("", resp_warc, protocol=WARC_VERSION),
-            )
-            req_rec = writer.create_warc_record(
-                url,
-                "request",
-                payload=io.BytesIO(request.body),
-                length=len(request.body),
-                http_headers=req_http,
-                warc_headers=StatusAndHeaders("", req_warc, protocol=WARC_VERSION),
-            )
-            current, base, resp_len, pair_len = self._commit_pair(writer, buf, resp_rec, req_rec)
-        finally:
-            buf.close()
-        pointer = WarcPointer(
-            warc_file=current.name,
-            offset=base,
-            length=resp_len,
-            record_id=resp_id,
-            warc_date=warc_date,
-            request_record_id=req_id,
-            payload_digest=resp_rec.rec_headers.get_header("WARC-Payload-Digest") or "",
-        )
-        if self._cdxj is not None:
-            resp_digest = resp_rec.rec_headers.get_header("WARC-Payload-Digest") or ""
-            req_digest = req_rec.rec_headers.get_header("WARC-Payload-Digest") or ""
-            lines = cdxj.format_line(
-                url,
-                warc_date,
-                {
-                    "url": url,
-                    "mime": _mime(response.headers),
-                    "status": str(response.status),
-                    "digest": resp_digest.split(":", 1)[-1],
-                    "length": resp_len,
-                    "offset": base,
-                    "filename": current.name,
-                    "rectype": "response",
-                    "record_id": resp_id,
-                },
-            ) + cdxj.format_line(
-                url,
-                warc_date,
-                {
-                    "url": url,
-                    "mime": "-",
-                    "method": request.method,
-                    "digest": req_digest.split(":", 1)[-1],
-                    "length": pair_len - resp_len,
-                    "offset": base + resp_len,
-                    "filename": current.name,
-                    "rectype": "request",
-                    "record_id": req_id,
-                },
-            )
-            self._cdxj.write(lines)
-            self._cdxj.flush()
-        return pointer
-
-    def _commit_pair(self, writer: WARCWriter, buf, first, request_record):
-        """Serialise a record and its request record into `buf`, then append both to the current
-        file in one piece: (file, offset of the pair, length of the first record, pair length)."""
-        writer.write_record(first)
-        first_len = buf.tell()
-        writer.write_record(request_record)
-        pair_len = buf.tell()
-        current, base = self._commit(buf, pair_len, 2)
-        return current, base, first_len, pair_len
-
-    def _commit(self, buf, length: int, records: int) -> tuple[_OpenFile, int]:
-        """Append the serialised records in `buf` to the current file in one piece: (file, offset)."""
-        current = self._file_for(length)
-        base = current.size
-        self._append(current, buf)
-        current.pairs += 1
-        self.records_written += records
-        self.bytes_written += length
-        return current, base
-
-    def write_revisit(
-        self,
-        url: str,
-        request: RequestData,
-        response: ResponseData,
-        *,
-        profile: str,
-        refers_to_uri: str,
-        refers_to_date: str,
-        refers_to: str | None = None,
-        digest: str | None = None,
-        ip_address: str | None = None,
-        warc_date: str | None = None,
-        extra_warc_headers: dict[str, str] | None = None,
-    ) -> WarcPointer:
+    def write_revisit(self, url: str, request: RequestData, response: ResponseData, *, profile: str,
+                      refers_to_uri: str, refers_to_date: str, refers_to: str | None = None,
+                      digest: str | None = None, ip_address: str | None = None, warc_date: str | None = None,
+                      extra_warc_headers: Mapping[str, str] | None = None) -> WarcPointer:
         """Write a ``revisit`` record (HTTP headers only, no payload) and its request record.
 
         ``profile`` is ``REVISIT_SERVER_NOT_MODIFIED`` (a 304 to a conditional request) or
         ``REVISIT_IDENTICAL_PAYLOAD`` (a 200 whose payload digest equals the earlier capture's);
         ``refers_to_uri`` / ``refers_to_date`` / ``refers_to`` name the earlier response record,
-        ``digest`` its payload digest (required for identical-payload-digest). Built with warcio's
-        ``create_revisit_record`` (profile replaced for server-not-modified).
+        ``digest`` its payload digest (required for identical-payload-digest).
         """
-        if self._closed:
-            raise ValueError("write to a closed WarcWriter")
         if profile == REVISIT_IDENTICAL_PAYLOAD and not digest:
             raise ValueError("an identical-payload-digest revisit needs the payload digest")
-        warc_date = warc_date or _now_iso()
-        rev_id = StatusAndHeadersParser.make_warc_id()
-        req_id = StatusAndHeadersParser.make_warc_id()
-        rev_warc = {"WARC-Record-ID": rev_id, "WARC-Date": warc_date}
-        if ip_address:
-            rev_warc["WARC-IP-Address"] = str(ip_address)
-        rev_warc["WARC-Concurrent-To"] = req_id
-        rev_warc.update(extra_warc_headers or {})
-        if refers_to:
-            rev_warc["WARC-Refers-To"] = refers_to
-        req_warc = [
-            ("WARC-Type", "request"),
-            ("WARC-Record-ID", req_id),
-            ("WARC-Date", warc_date),
-            ("WARC-Target-URI", url),
-            ("WARC-Concurrent-To", rev_id),
-        ]
-        resp_http = _RawHeaders(
-            response.status_line,
-            [(_text(n), _text(v)) for n, v in response.headers],
-            protocol=response.protocol,
-        )
-        req_http = _RawHeaders(
-            request.request_line,
-            [(_text(n), _text(v)) for n, v in request.headers],
-            protocol="",
-            is_http_request=True,
-        )
-        buf = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
-        try:
-            writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
-            if digest:
-                rev_rec = writer.create_revisit_record(
-                    url, digest, refers_to_uri, refers_to_date,
-                    http_headers=resp_http, warc_headers_dict=rev_warc,
-                )
-            else:  # server-not-modified without a known digest: warcio insists on one
-                rev_rec = writer.create_warc_record(
-                    url, "revisit", http_headers=resp_http, warc_headers_dict=rev_warc
-                )
-                rev_rec.rec_headers.add_header("WARC-Profile", profile)
-                rev_rec.rec_headers.add_header("WARC-Refers-To-Target-URI", refers_to_uri)
-                rev_rec.rec_headers.add_header("WARC-Refers-To-Date", refers_to_date)
-            rev_rec.rec_headers.replace_header("WARC-Profile", profile)
-            req_rec = writer.create_warc_record(
-                url,
-                "request",
-                payload=io.BytesIO(request.body),
-                length=len(request.body),
-                http_headers=req_http,
-                warc_headers=StatusAndHeaders("", req_warc, protocol=WARC_VERSION),
-            )
-            current, base, rev_len, pair_len = self._commit_pair(writer, buf, rev_rec, req_rec)
-        finally:
-            buf.close()
-        pointer = WarcPointer(
-            warc_file=current.name,
-            offset=base,
-            length=rev_len,
-            record_id=rev_id,
-            warc_date=warc_date,
-            request_record_id=req_id,
-            payload_digest=digest or "",
-        )
-        if self._cdxj is not None:
-            req_digest = req_rec.rec_headers.get_header("WARC-Payload-Digest") or ""
-            self._cdxj.write(cdxj.format_line(
-                url, warc_date,
-                {"url": url, "mime": "warc/revisit", "status": str(response.status),
-                 "digest": (digest or "-").split(":", 1)[-1], "length": rev_len, "offset": base,
-                 "filename": current.name, "rectype": "revisit", "record_id": rev_id},
-            ) + cdxj.format_line(
-                url, warc_date,
-                {"url": url, "mime": "-", "method": request.method,
-                 "digest": req_digest.split(":", 1)[-1], "length": pair_len - rev_len,
-                 "offset": base + rev_len, "filename": current.name, "rectype": "request",
-                 "record_id": req_id},
-            ))
-            self._cdxj.flush()
-        return pointer
+        warc_date = warc_date or now_iso()
 
-    def write_resource(
-        self,
-        url: str,
-        body: bytes,
-        content_type: str,
-        *,
-        record_type: str = "resource",
-        refers_to: str | None = None,
-        refers_to_uri: str | None = None,
-        warc_date: str | None = None,
-    ) -> WarcPointer:
-        """Write one record without HTTP headers (``resource``, ``conversion`` or ``metadata``):
-        e.g. a browser's rendered DOM as a ``conversion`` of the response record ``refers_to``.
-        Whole or not at all, like a pair; one CDXJ line."""
-        if self._closed:
-            raise ValueError("write to a closed WarcWriter")
-        if record_type not in ("resource", "conversion", "metadata"):
+        def build(warcinfo_id: str):
+            return self.builder.revisit(url, request, response, profile=profile, refers_to_uri=refers_to_uri,
+                                        refers_to_date=refers_to_date, refers_to=refers_to, digest=digest,
+                                        ip_address=ip_address, warcinfo_id=warcinfo_id, warc_date=warc_date,
+                                        extra_warc_headers=extra_warc_headers)
+
+        return self._write_pair(url, warc_date, build, response, rectype="revisit", mime="warc/revisit",
+                                digest=digest)
+
+    def write_metadata(self, url: str, fields, *, concurrent_to: str | None = None,
+                       refers_to: str | None = None, warc_date: str | None = None) -> WarcPointer:
+        """Append a ``metadata`` record (``application/warc-fields``) describing a capture."""
+        warc_date = warc_date or now_iso()
+        fields = list(fields)
+
+        def build(warcinfo_id: str):
+            return (self.builder.metadata(url, fields, warcinfo_id=warcinfo_id, warc_date=warc_date,
+                                          concurrent_to=concurrent_to, refers_to=refers_to),)
+
+        current, base, lengths, records = self._commit(build)
+        return WarcPointer(current.name, base, lengths[0], _record_id(records[0]), warc_date)
+
+    def write_resource(self, url: str, body: bytes, content_type: str, *, record_type: str = "resource",
+                       refers_to: str | None = None, refers_to_uri: str | None = None,
+                       warc_date: str | None = None) -> WarcPointer:
+        """Write one record without HTTP headers (``resource`` or ``conversion``): e.g. a browser's
+        rendered DOM as a ``conversion`` of the response record ``refers_to``. Whole or not at all;
+        a ``resource`` is indexed (it replays), a ``conversion`` is not (``urn:dom:`` is no URL)."""
+        if record_type not in ("resource", "conversion"):
             raise ValueError(f"not a headerless record type: {record_type!r}")
-        warc_date = warc_date or _now_iso()
-        rec_id = StatusAndHeadersParser.make_warc_id()
-        headers = [("WARC-Type", record_type), ("WARC-Record-ID", rec_id), ("WARC-Date", warc_date),
-                   ("WARC-Target-URI", url)]
-        if refers_to:
-            headers.append(("WARC-Refers-To", refers_to))
-        if refers_to_uri:
-            headers.append(("WARC-Refers-To-Target-URI", refers_to_uri))
-        buf = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
-        try:
-            writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
-            rec = writer.create_warc_record(
-                url, record_type, payload=io.BytesIO(body), length=len(body),
-                warc_content_type=content_type,
-                warc_headers=StatusAndHeaders("", headers, protocol=WARC_VERSION),
-            )
-            writer.write_record(rec)
-            rec_len = buf.tell()
-            current, base = self._commit(buf, rec_len, 1)
-        finally:
-            buf.close()
-        digest = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(
-            "WARC-Block-Digest") or ""
-        if self._cdxj is not None:
-            self._cdxj.write(cdxj.format_line(url, warc_date, {
-                "url": url, "mime": content_type.split(";", 1)[0].strip().lower() or "-",
-                "digest": digest.split(":", 1)[-1], "length": rec_len, "offset": base,
-                "filename": current.name, "rectype": record_type, "record_id": rec_id}))
-            self._cdxj.flush()
-        return WarcPointer(warc_file=current.name, offset=base, length=rec_len, record_id=rec_id,
-                           warc_date=warc_date, payload_digest=digest)
+        warc_date = warc_date or now_iso()
+
+        def build(warcinfo_id: str):
+            return (self.builder.headerless(url, record_type, body, content_type, warcinfo_id=warcinfo_id,
+                                            warc_date=warc_date, links=[("WARC-Refers-To", refers_to),
+                                                                        ("WARC-Refers-To-Target-URI", refers_to_uri)]),)
+
+        current, base, lengths, records = self._commit(build)
+        digest = records[0].rec_headers.get_header("WARC-Payload-Digest") or \
+            records[0].rec_headers.get_header("WARC-Block-Digest") or ""
+        if record_type == "resource":
+            current.cdxj_lines.append(cdxj.format_line(url, warc_date, {
+                "url": url, "mime": content_type.split(";", 1)[0].strip().lower() or "-", "status": "200",
+                "digest": digest.split(":", 1)[-1], "length": lengths[0], "offset": base,
+                "filename": current.name, "rectype": record_type, "record_id": _record_id(records[0])}))
+        return WarcPointer(current.name, base, lengths[0], _record_id(records[0]), warc_date, payload_digest=digest)
 
     @property
     def current_path(self) -> str | None:
@@ -529,25 +232,26 @@ class WarcWriter:
         return self._current.path if self._current else None
 
     def rotate(self) -> None:
-        """Finish the current file (rename it); the next write starts a new one."""
-        if self._current is not None:
-            cur, self._current = self._current, None
-            cur.fh.close()
-            final = os.path.join(self.directory, cur.name)
-            os.replace(cur.path, final)
-            self.finished_files.append(final)
+        """Finish the current file (rename it, index it); the next write starts a new one."""
+        if self._current is None:
+            return
+        cur, self._current = self._current, None
+        final = os.path.join(self.directory, cur.name)
+        try:
+            os.fsync(cur.fh.fileno())
+        except OSError:  # pragma: no cover - fsync unsupported
+            pass
+        os.replace(cur.path, final)
+        cur.fh.close()  # releases the flock only after the rename
+        self.finished_files.append(final)
+        self._index(cur.cdxj_lines)
 
     def close(self) -> None:
-        """Finish the current file and the CDXJ index.  Safe to call twice."""
+        """Finish the current file and the CDXJ index. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        try:
-            self.rotate()
-        finally:
-            if self._cdxj is not None:
-                self._cdxj.close()
-                self._cdxj = None
+        self.rotate()
 
     def __enter__(self) -> "WarcWriter":
         return self
@@ -555,16 +259,113 @@ class WarcWriter:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def recover(self) -> list[str]:
+        """Finish the ``.open`` files of an earlier, killed run (not those another live writer holds).
+
+        Each is cut after its last whole record and renamed; its captures are added to the index;
+        a file with no whole record beyond warcinfo is removed. Index lines naming files that no
+        longer exist are dropped. Returns the recovered files' paths.
+        """
+        from harvester.warc.reader import index_lines, whole_records_end
+
+        recovered, new_lines = [], []
+        for name in sorted(os.listdir(self.directory)):
+            if not name.endswith(".warc.gz" + OPEN_SUFFIX) and not name.endswith(".warc" + OPEN_SUFFIX):
+                continue
+            path = os.path.join(self.directory, name)
+            if self._current is not None and path == self._current.path:
+                continue
+            try:
+                fh = open(path, "r+b")
+            except OSError as exc:
+                logger.error("WARC: cannot open %s to recover it: %s", path, exc)
+                continue
+            with fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # another writer is still writing it
+                end, records = whole_records_end(path)
+                final = path[: -len(OPEN_SUFFIX)]
+                if records <= 1 or os.path.exists(final):
+                    os.unlink(path)
+                    logger.warning("WARC: removed %s (no whole capture in it)", name)
+                    continue
+                size = os.fstat(fh.fileno()).st_size
+                if end < size:
+                    fh.truncate(end)
+                    logger.warning("WARC: %s cut after its last whole record (%d of %d bytes)", name, end, size)
+                os.fsync(fh.fileno())
+                os.replace(path, final)
+            recovered.append(final)
+            new_lines += index_lines(final)
+            logger.warning("WARC: recovered %s from a crawl that did not finish", os.path.basename(final))
+        self.recovered += recovered
+        if self.cdxj_path and (new_lines or os.path.exists(self.cdxj_path)):
+            cdxj.merge_into(self.cdxj_path, new_lines, keep_file=self._file_exists)
+        return recovered
+
     # -- internals ------------------------------------------------------------------------------
 
-    def _file_for(self, pair_len: int) -> _OpenFile:
-        cur = self._current
-        if cur is not None and cur.pairs and cur.size + pair_len > self.max_size:
-            self.rotate()
-            cur = None
-        if cur is None:
-            cur = self._current = self._open_new()
-        return cur
+    def _file_exists(self, name: str) -> bool:
+        return os.path.exists(os.path.join(self.directory, name))
+
+    def _index(self, lines: list[str]) -> None:
+        if not self.cdxj_path or not lines:
+            return
+        try:
+            cdxj.merge_into(self.cdxj_path, lines)
+        except OSError as exc:  # the WARC file is whole; `recover`/re-indexing restores the lines
+            logger.error("WARC: could not update the index %s: %s", self.cdxj_path, exc)
+
+    def _write_pair(self, url: str, warc_date: str, build, response: ResponseData, *, rectype: str, mime: str,
+                    digest: str | None = None, truncated: str | None = None) -> WarcPointer:
+        current, base, lengths, records = self._commit(build)
+        record_id = _record_id(records[0])
+        digest = digest or records[0].rec_headers.get_header("WARC-Payload-Digest") or ""
+        current.cdxj_lines.append(cdxj.format_line(url, warc_date, {
+            "url": url, "mime": mime, "status": str(response.status), "digest": digest.split(":", 1)[-1] or "-",
+            "length": lengths[0], "offset": base, "filename": current.name, "rectype": rectype,
+            "record_id": record_id}))
+        return WarcPointer(current.name, base, lengths[0], record_id, warc_date,
+                           request_record_id=_record_id(records[1]), payload_digest=digest,
+                           truncated=truncated)
+
+    def _commit(self, build):
+        """Build the records for the file they land in, serialise them into one buffer, append it
+        whole: (file, offset, record lengths, records)."""
+        if self._closed:
+            raise ValueError("write to a closed WarcWriter")
+        current = self._current or self._open_new()
+        buf = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
+        try:
+            records, lengths = self._serialise(build(current.warcinfo_id), buf)
+            total = sum(lengths)
+            if current.pairs and current.size + total > self.max_size:
+                self.rotate()
+                current = self._open_new()
+                buf.seek(0)
+                buf.truncate()
+                records, lengths = self._serialise(build(current.warcinfo_id), buf)
+                total = sum(lengths)
+            base = current.size
+            self._append(current, buf)
+        finally:
+            buf.close()
+        current.pairs += 1
+        self.records_written += len(records)
+        self.bytes_written += total
+        return current, base, lengths, records
+
+    @staticmethod
+    def _serialise(records, buf) -> tuple[list, list[int]]:
+        writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
+        lengths = []
+        for record in records:
+            start = buf.tell()
+            writer.write_record(record)
+            lengths.append(buf.tell() - start)
+        return list(records), lengths
 
     def _next_name(self) -> str:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
@@ -584,23 +385,17 @@ class WarcWriter:
             except FileExistsError:
                 continue
             break
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # recover() leaves files held by a live writer alone
         opened = _OpenFile(name=name, path=path, fh=fh)
         try:
-            info = {
-                "software": self.software,
-                "hostname": self.hostname,
-                "format": "WARC File Format 1.1",
-                "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
-                "warc-format/warc-1.1/",
-                "isPartOf": self.prefix,
-                "operator": self.operator,
-                "description": self.description,
-            }
-            info.update(self.warcinfo_extra)
+            info = {"software": self.software, "hostname": self.hostname, "format": "WARC File Format 1.1",
+                    "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+                    "isPartOf": self.prefix, "operator": self.operator, "description": self.description}
+            info.update(self.warcinfo)
+            record = self.builder.warcinfo(name, info)
+            opened.warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
             buf = io.BytesIO()
-            writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
-            writer.write_record(writer.create_warcinfo_record(name, info))
-            buf.seek(0)
+            WARCWriter(buf, gzip=True, warc_version=WARC_VERSION).write_record(record)
             self._append(opened, buf)
             self.records_written += 1
             self.bytes_written += opened.size
@@ -608,13 +403,15 @@ class WarcWriter:
             fh.close()
             os.unlink(path)
             raise
+        self._current = opened
         return opened
 
     def _append(self, target: _OpenFile, buf) -> None:
         """Append all of ``buf`` to ``target``; on failure cut the file back to its old size.
 
         If even the cut fails, the file is abandoned (left as ``.open``, never renamed, so it is
-        visibly incomplete) and the next write starts a new file.
+        visibly incomplete; the next crawl's ``recover`` finishes it) and the next write starts a
+        new file.
         """
         buf.seek(0)
         base = target.size
@@ -636,20 +433,9 @@ class WarcWriter:
                 target.fh.truncate(base)
                 target.fh.seek(base)
             except Exception:
-                logger.error("WARC: could not cut %s back after a failed write; abandoning it",
-                             target.path)
+                logger.error("WARC: could not cut %s back after a failed write; abandoning it", target.path)
                 target.fh.close()
                 if self._current is target:
                     self._current = None
             raise
         target.size = base + written
-
-
-def _warcio_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("warcio")
-    except Exception:  # pragma: no cover
-        return getattr(warcio, "__version__", "?")
-
