@@ -84,7 +84,9 @@ def test_failures_are_counted_in_the_summary(faulty_crawl):
     assert summary["retries"] == stats["retry/count"] >= counted
     reasons = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("retry/reason_count/")}
     assert any(k.startswith("429") for k in reasons) and any(k.startswith("500") for k in reasons), reasons
-    assert {"scrapy.exceptions.DownloadTimeoutError", "scrapy.exceptions.ResponseDataLossError"} <= set(reasons), reasons
+    # a cut body reaches the WARC flagged (DOWNLOAD_FAIL_ON_DATALOSS off) and is asked again
+    assert {"scrapy.exceptions.DownloadTimeoutError", "truncated body"} <= set(reasons), reasons
+    assert stats["retry/truncated"] == reasons["truncated body"] and stats["warc/truncated"] >= reasons["truncated body"]
     assert "retries" in faulty_crawl["stdout"]
 
 

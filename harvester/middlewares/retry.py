@@ -7,7 +7,9 @@ on. The n-th retry of a request waits RETRY_BACKOFF_BASE * 2**(n-1) s (capped at
 RETRY_BACKOFF_MAX); a 429/503 ``Retry-After`` is believed up to RETRY_AFTER_MAX. A server that
 asks for more (``Retry-After: 86400``) does not get to decide the crawl's length: that URL is
 given up at once, logged and counted (``retry/retry_after_exceeded``; the spider's errback
-counts it as a failed fetch). A connection the address policy refused is never retried.
+counts it as a failed fetch). A connection the address policy refused is never retried. A body
+that ended early (DOWNLOAD_FAIL_ON_DATALOSS off: it reaches the WARC flagged as truncated) is
+retried like a 500.
 """
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ def retry_after_seconds(value: bytes | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
+def _truncated(request, response) -> bool:
+    """The body ended early: Scrapy's `dataloss` flag, or the WARC capture found it cut short."""
+    return "dataloss" in response.flags or bool((request.meta.get("warc") or {}).get("truncated"))
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware whose waits close the host's downloader slot instead of holding the crawl."""
 
@@ -58,6 +65,11 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return cls(crawler.settings, crawler)
 
     def process_response(self, request, response, spider=None):
+        if _truncated(request, response) and not request.meta.get("dont_retry"):
+            # a body cut short (stored with WARC-Truncated) is a transient failure: ask again; when
+            # the retries are used up, the truncated response goes on (its record gets a warning)
+            self._count("retry/truncated")
+            return self._retry(request, "truncated body") or response
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
         if wait is not None and response.status in self.retry_http_codes and not request.meta.get("dont_retry"):
             if wait > self.retry_after_max:
