@@ -188,9 +188,11 @@ except ImportError:     # Scrapy < 2.19
 # Download handlers that connect through the reactor's name resolver (so through GuardedResolver).
 # The lazy Playwright handler sends every request that is not rendered through HTTP11; a rendered
 # page's own subrequests are resolved by Chromium (README: what the address policy does not cover).
+# The archive handler of `harvester replay` reads WARC files and opens no connection at all.
 GUARDED_HANDLERS = {"scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
                     "scrapy.core.downloader.handlers.http2.H2DownloadHandler",
-                    "harvester.middlewares.browser.LazyPlaywrightDownloadHandler"}
+                    "harvester.middlewares.browser.LazyPlaywrightDownloadHandler",
+                    "harvester.warc.archive.ArchiveDownloadHandler"}
 
 
 def unguarded_handlers(settings) -> list[str]:
