@@ -202,7 +202,13 @@ class BrowserMiddleware:
         dom = writer.write_resource(f"urn:dom:{url}", response.body, f"text/html; charset={response.encoding}",
                                     record_type="conversion",
                                     refers_to=page_pointer.record_id if page_pointer else None, refers_to_uri=url)
-        self.stats.inc_value("warc/bytes", writer.bytes_written - bytes_before)   # the run's WARC bytes, all writers
+        from harvester.warc.capture import WarcCaptureMiddleware
+
+        capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
+        if capture is not None and capture.writer is writer:
+            capture.count_written()     # the shared writer's bytes are counted once, by the capture
+        else:
+            self.stats.inc_value("warc/bytes", writer.bytes_written - bytes_before)   # a writer of its own
         meta = pointer_meta(page_pointer) if page_pointer else {}
         meta["rendered_dom_record_id"] = dom.record_id
         return meta
