@@ -35,6 +35,8 @@ EXIT_OK, EXIT_FAILED = 0, 2
 
 # Types of the settings a user may give as -s NAME=VALUE, from their defaults (Scrapy's and ours).
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+# Files the crawl writes (Scrapy opens LOG_FILE at start-up): their folder must be there or creatable.
+_OUTPUT_FILES = ("LOG_FILE", "DUMP_PATH", "WARC_CDXJ_PATH", "CRAWL_STATE_PATH")
 
 
 def parse_setting_overrides(items: list[str]) -> dict[str, str]:
@@ -68,6 +70,14 @@ def check_setting(name: str, value: str, default: Any) -> None:
     elif name == "PROGRESS":
         if value.lower() not in ("auto", "bar", "lines", "off"):
             raise bad("auto, bar, lines or off")
+    elif name in _OUTPUT_FILES and value:
+        path = pathlib.Path(value).expanduser()
+        if path.is_dir():
+            raise bad("a file, not a folder")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise bad(f"a file in a folder that can be created ({exc.strerror or exc})") from None
     elif isinstance(default, bool):
         if value.strip().lower() not in ("true", "false", "1", "0"):
             raise bad("True or False")

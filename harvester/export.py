@@ -265,21 +265,40 @@ def write_atomic(path: pathlib.Path, write: Callable[[str], None]) -> None:
         raise
 
 
-def write_tables(tables: dict[str, Any], fmt: str, out: str | os.PathLike) -> list[pathlib.Path]:
+def refuse_to_replace(source: pathlib.Path | None, target: pathlib.Path) -> None:
+    """An output file must never replace the dump it is made from (a mistyped --out)."""
+    if source is not None and target.is_file() and source.is_file() and os.path.samefile(source, target):
+        raise ExportError(f"{target} is the dump being read; choose another --out")
+
+
+def _is_duckdb_file(path: pathlib.Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    return not head or head[8:12] == b"DUCK"   # an empty file holds nothing to lose
+
+
+def write_tables(tables: dict[str, Any], fmt: str, out: str | os.PathLike,
+                 source: pathlib.Path | None = None) -> list[pathlib.Path]:
     """Write the tables as `fmt`; CSV and Parquet: one file per table in the folder OUT; DuckDB: one
-    file OUT holding the four tables. Returns the paths written."""
+    file OUT holding the four tables (it replaces only an earlier DuckDB file). Returns the paths
+    written. Nothing replaces `source`, the dump read."""
     out = pathlib.Path(out)
     if fmt == "duckdb":
         if out.is_dir():
             raise ExportError(f"{out} is a folder; --format duckdb writes one file")
         if not out.parent.is_dir():
             raise ExportError(f"cannot write {out}: no such folder {out.parent}")
+        refuse_to_replace(source, out)
+        if out.is_file() and not _is_duckdb_file(out):
+            raise ExportError(f"{out} exists and is not a DuckDB database; not replaced")
         write_atomic(out, lambda tmp: _write_duckdb(tables, tmp))
         return [out]
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file; --format {fmt} writes a folder of {fmt} files")
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    for name in tables:
+        refuse_to_replace(source, out / f"{name}.{fmt}")
     for name, table in tables.items():
         path = out / f"{name}.{fmt}"
         write_atomic(path, lambda tmp, t=table: _write_file(t, fmt, tmp))
@@ -327,7 +346,7 @@ def export(src: str | os.PathLike, fmt: str, out: str | os.PathLike) -> dict[str
     with no_cyclic_gc():
         tables = build_tables(records)
     try:
-        paths = write_tables(tables, fmt, out)
+        paths = write_tables(tables, fmt, out, source=dump_path(src))
     except OSError as exc:
         raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
     return {"records": len(records), "unreadable_lines": bad, "paths": [str(p) for p in paths],

@@ -149,11 +149,15 @@ class CrawlProgress:
         refused = self._stat(f"discovery/refused/portal/{index}")
         return t.scheduled > 0 and t.outstanding - refused <= 0
 
-    def per_portal(self) -> list[dict[str, Any]]:
+    def per_portal(self, finished: bool = True) -> list[dict[str, Any]]:
+        """One row per portal; `finished=False` (a signal or a CLOSESPIDER_* limit ended the run)
+        marks the portals with requests still queued or in flight as ``unfinished``."""
         rows = []
         for i, t in enumerate(self.portals):
             failed = self._stat(f"discovery/failed_fetches/portal/{i}")
             status = "failed" if not t.ok_responses else ("partial" if failed else "ok")
+            if not finished and not self.done(i):
+                status = "unfinished"
             rows.append({"agency": t.agency, "entry": t.entry, "status": status, "pages": t.pages,
                          "reports": t.reports, "failed_fetches": failed,
                          "refused": self._stat(f"discovery/refused/portal/{i}"),
@@ -234,7 +238,7 @@ class CrawlProgress:
             self.show(final=True)
         settings = self.crawler.settings
         self.summary = build_summary(
-            self.crawler.stats.get_stats(), self.per_portal(), reason=reason, stop_signal=self.stop_signal,
+            self.crawler.stats.get_stats(), self.per_portal(finished=reason == "finished"), reason=reason, stop_signal=self.stop_signal,
             output_dir=settings.get("OUTPUT_DIR"), dump_path=settings.get("DUMP_PATH"),
             warc_dir=settings.get("WARC_DIR") if settings.getbool("WARC_ENABLED") else None,
             started_at=self.started_at, elapsed=time.monotonic() - self.started)

@@ -104,6 +104,34 @@ def bar_chart(bars: list[tuple[str, list[tuple[str, int, str]]]], chart_id: str,
     return "".join(out)
 
 
+def hbar_chart(bars: list[tuple[str, int]], chart_id: str, title: str, colour: str) -> str:
+    """Horizontal bars, one row per label (long names such as agencies stay readable, never
+    overlap): [(label, value)] → inline SVG; labels past LABEL_CHARS are cut, whole in <title>."""
+    if not bars:
+        return ""
+    top = max(v for _, v in bars) or 1
+    font, row_h, bar_max = 12, 20, 240
+    shown = [(label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "…", label, v) for label, v in bars]
+    label_w = font * max(len(short) for short, _, _ in shown) + 8
+    width, height = label_w + bar_max + 50, row_h * len(bars) + 4
+    out = [f'<svg id="{chart_id}" role="img" aria-label="{esc(title)}" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (short, label, value) in enumerate(shown):
+        y = i * row_h
+        out.append(f'<text x="{label_w - 6}" y="{y + 15}" font-size="{font}" text-anchor="end" class="label">'
+                   f'<title>{esc(label)}</title>{esc(short)}</text>')
+        w = round(value / top * bar_max)
+        if w:
+            out.append(f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="{row_h - 6}" fill="{colour}" '
+                       f'data-value="{value}"><title>{esc(label)}: {value}</title></rect>')
+        out.append(f'<text x="{label_w + w + 4}" y="{y + 15}" font-size="{font}">{value}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+LABEL_CHARS = 24
+
+
 # ---------------------------------------------------------------- the page
 def load_stats(folder: pathlib.Path | None) -> dict[str, Any] | None:
     """OUT/crawl-stats.json's summary, or None (absent or unreadable: the page says so)."""
@@ -140,7 +168,7 @@ def render_page(records: list[dict[str, Any]], *, title: str = "Annual reports: 
     findings_by_record: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
         findings_by_record[f["record_id"]].append(f)
-    failed_records = [r for r in records if r.get("checks")]
+    failed_records = [r for r in records if failed_checks(r)]
     years = sorted({r["year"] for r in records if isinstance(r.get("year"), int)})
 
     parts = [f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{esc(title)}</title>'
@@ -151,7 +179,7 @@ def render_page(records: list[dict[str, Any]], *, title: str = "Annual reports: 
     numbers = [("records", "records (agency-years)", len(records)), ("agencies", "agencies", len(agencies)),
                ("years", "years", f"{years[0]}–{years[-1]}" if years else "—"),
                ("failed_records", "records with failed checks", len(failed_records)),
-               ("failed_checks", "failed checks", sum(len(r["checks"]) for r in failed_records)),
+               ("failed_checks", "failed checks", sum(len(failed_checks(r)) for r in failed_records)),
                ("series_findings", "cross-year findings", len(findings)),
                ("warnings", "records with parser warnings", sum(1 for r in records if r.get("warnings")))]
     parts.append('<dl class="summary" id="summary">' + "".join(
@@ -173,6 +201,20 @@ def render_page(records: list[dict[str, Any]], *, title: str = "Annual reports: 
     return "\n".join(parts)
 
 
+def failed_checks(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's failed checks; a malformed entry (not an object) still counts, shown by its text."""
+    checks = record.get("checks")
+    if not isinstance(checks, list):
+        return []
+    return [c if isinstance(c, dict) else {"code": str(c)} for c in checks]
+
+
+def _order(record: dict[str, Any]) -> tuple[str, int]:
+    """Agency, then year; a malformed year sorts first instead of failing the comparison."""
+    year = record.get("year")
+    return str(record.get("agency")), year if isinstance(year, int) else 0
+
+
 def _anchor(record: dict[str, Any]) -> str:
     return "r-" + re.sub(r"[^0-9A-Za-z_-]", "", str(record.get("id") or ""))
 
@@ -182,7 +224,8 @@ def _coverage(records, years, findings_by_record) -> str:
     names: dict[tuple[str, str], str] = {}
     for r in records:
         key = (normalise_agency(r.get("region")) or "", normalise_agency(r.get("agency")) or NO_AGENCY)
-        names.setdefault(key, " · ".join(x for x in (r.get("region"), r.get("agency") or NO_AGENCY) if x))
+        names.setdefault(key, " · ".join(x for x in (r.get("region"), r.get("agency") if key[1] != NO_AGENCY else NO_AGENCY)
+                                         if isinstance(x, str) and x))
         by_year = rows[key]   # a record without a year still gives its agency a row
         if isinstance(r.get("year"), int):
             by_year[r["year"]].append(r)
@@ -198,7 +241,7 @@ def _coverage(records, years, findings_by_record) -> str:
             if not found:
                 cells.append(f'<td class="missing" data-agency="{esc(key[1])}" data-year="{year}" data-status="missing">–</td>')
                 continue
-            failed = sum(len(r.get("checks") or []) for r in found)
+            failed = sum(len(failed_checks(r)) for r in found)
             flagged = sum(len(findings_by_record.get(r.get("id"), [])) for r in found)
             status = "failed" if failed else "found"
             text = f"{failed}✗" if failed else "✓"
@@ -209,6 +252,15 @@ def _coverage(records, years, findings_by_record) -> str:
     out.append(_table(["agency", *map(str, years)], body, "coverage"))
     return "".join(out)
 
+
+# run-summary keys whose bare name would read as one of the page's own numbers (the summary above
+# counts the dump; these count the last run or the whole folder: README, "For operators")
+CRAWL_LABELS = {"pages": "pages fetched (last run)", "reports": "reports found (last run)",
+                "failed_fetches": "failed fetches (last run)", "parse_failures": "parse failures (last run)",
+                "warc_bytes_written": "WARC bytes written (last run)", "portals_failed": "portals that answered nothing",
+                "records": "records in the folder (all runs)",
+                "failed_checks": "records with failed checks in the folder (all runs)",
+                "warc_files": "WARC files (all runs)", "warc_bytes": "WARC bytes (all runs)"}
 
 PORTAL_ORDER = ("pages", "reports", "records", "failed_fetches", "failures", "new", "changed", "unchanged",
                 "not_modified", "parse_failures", "status")
@@ -221,7 +273,8 @@ def _portals(stats: dict[str, Any] | None) -> str:
         return "".join(out)
     overall = [(k, v) for k, v in stats.items() if isinstance(v, (int, float, str)) and k != "per_portal"]
     out.append('<dl class="summary" id="crawl-summary">' + "".join(
-        f'<dt>{esc(k.replace("_", " "))}</dt><dd data-key="{esc(k)}">{esc(v)}</dd>' for k, v in overall) + "</dl>")
+        f'<dt>{esc(CRAWL_LABELS.get(k, k.replace("_", " ")))}</dt><dd data-key="{esc(k)}">{esc(v)}</dd>'
+        for k, v in overall) + "</dl>")
     portals = _portal_rows(stats.get("per_portal"))
     if not portals:
         out.append('<p class="note" id="no-per-portal">This crawl recorded no per-portal breakdown.</p>')
@@ -236,15 +289,15 @@ def _portals(stats: dict[str, Any] | None) -> str:
                     + "".join(_num(values.get(k)) for k in keys) + "</tr>")
     out.append(_table(["portal", *(k.replace("_", " ") for k in keys)], body, "portals"))
     if "reports" in keys:
-        out.append(bar_chart([(name[:6], [("reports", int(v.get("reports") or 0), "#5b8fd1")]) for name, v in portals],
-                             "chart-portals", "reports per portal"))
+        out.append(hbar_chart([(name, int(v.get("reports") or 0)) for name, v in portals],
+                              "chart-portals", "reports per portal", "#5b8fd1"))
     return "".join(out)
 
 
 def _failed_checks(failed_records) -> str:
     body = []
-    for r in sorted(failed_records, key=lambda r: (str(r.get("agency")), r.get("year") or 0)):
-        for c in r["checks"]:
+    for r in sorted(failed_records, key=_order):
+        for c in failed_checks(r):
             body.append(f'<tr class="check" data-record="{esc(r.get("id"))}"><td><a href="#{_anchor(r)}">'
                         f'{esc(r.get("agency") or NO_AGENCY)}</a></td>{_num(r.get("year"))}<td>{esc(c.get("code"))}</td>'
                         f'<td>{esc(c.get("row"))}</td><td>{esc(c.get("column"))}</td>{_num(c.get("expected"))}'
@@ -271,7 +324,7 @@ def _findings(findings) -> str:
 
 def _records(records, replay_prefix, warc_dir, page_dir, findings_by_record) -> str:
     body = []
-    for r in sorted(records, key=lambda r: (str(r.get("agency")), r.get("year") or 0)):
+    for r in sorted(records, key=_order):
         source = r.get("source") if isinstance(r.get("source"), dict) else {}
         url = _http(source.get("url"))
         capture = replay_url(replay_prefix, url, source.get("fetched_at")) if replay_prefix and url else None
@@ -280,7 +333,7 @@ def _records(records, replay_prefix, warc_dir, page_dir, findings_by_record) -> 
                                      _a(url, "source", "source")) if x)
         body.append(f'<tr class="record" id="{_anchor(r)}" data-record="{esc(r.get("id"))}">'
                     f'<td>{esc(r.get("agency") or NO_AGENCY)}</td>{_num(r.get("year"))}<td>{esc(r.get("template"))}</td>'
-                    f'<td>{esc(r.get("title"))}</td><td>{esc(r.get("published"))}</td>{_num(len(r.get("checks") or []))}'
+                    f'<td>{esc(r.get("title"))}</td><td>{esc(r.get("published"))}</td>{_num(len(failed_checks(r)))}'
                     f'{_num(len(findings_by_record.get(r.get("id"), [])))}<td>{links}</td></tr>')
     return "<h2>Records</h2>" + _table(["agency", "year", "template", "title", "published", "failed checks",
                                         "cross-year findings", "links"], body, "records")

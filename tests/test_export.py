@@ -184,6 +184,9 @@ def test_series_findings_are_exported(records, tmp_path):
     ("dump", ["{tmp}/records.jsonl", "--format", "csv", "--out", "{tmp}/records.jsonl"], "is a file"),
     ("dump", ["{tmp}/records.jsonl", "--format", "duckdb", "--out", "{tmp}"], "is a folder"),
     ("dump", ["{tmp}/records.jsonl", "--format", "duckdb", "--out", "{tmp}/no/such/x.duckdb"], "no such folder"),
+    ("dump", ["{tmp}/records.jsonl", "--format", "duckdb", "--out", "{tmp}/records.jsonl"], "is the dump being read"),
+    ("dump", ["{tmp}", "--format", "duckdb", "--out", "{tmp}/reports/records.jsonl"], "is the dump being read"),
+    ("notes", ["{tmp}/records.jsonl", "--format", "duckdb", "--out", "{tmp}/notes.txt"], "not a DuckDB database"),
 ])
 def test_bad_arguments_give_one_line(tmp_path, capsys, records, setup, args, message):
     dump = tmp_path / "records.jsonl"
@@ -191,14 +194,33 @@ def test_bad_arguments_give_one_line(tmp_path, capsys, records, setup, args, mes
         dump.write_text("\n", encoding="utf-8")
     elif setup == "garbage":
         dump.write_text("{not json\n[1, 2]\n", encoding="utf-8")
-    elif setup == "dump":
+    elif setup in ("dump", "notes"):
         dump.write_text(json.dumps(records[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    if "reports/records.jsonl" in args[-1]:   # SRC is a crawl folder holding the dump
+        (tmp_path / "reports").mkdir()
+        dump = dump.rename(tmp_path / "reports" / "records.jsonl")
+    notes = tmp_path / "notes.txt"
+    if setup == "notes":
+        notes.write_text("my notes\n", encoding="utf-8")
     status = main(["export", *(a.replace("{tmp}", str(tmp_path)) for a in args)])
     err = capsys.readouterr().err
     assert status == 2
     assert err.count("\n") == 1 and err.startswith("harvester export: ") and message in err, err
     if setup == "dump" and "records.jsonl" in args[-1]:
         assert dump.read_text(encoding="utf-8").strip() == json.dumps(records[0], ensure_ascii=False)
+    if setup == "notes":
+        assert notes.read_text(encoding="utf-8") == "my notes\n"
+
+
+def test_duckdb_export_replaces_an_earlier_export(records, tmp_path, capsys):
+    dump = tmp_path / "records.jsonl"
+    dump.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[:2]), encoding="utf-8")
+    out = tmp_path / "nianbao.duckdb"
+    assert main(["export", str(dump), "--format", "duckdb", "--out", str(out)]) == 0
+    dump.write_text(json.dumps(records[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["export", str(dump), "--format", "duckdb", "--out", str(out)]) == 0
+    with duckdb.connect(str(out), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM wide").fetchone() == (1,)
 
 
 def test_unreadable_lines_are_counted_and_the_rest_exported(tmp_path, capsys, records):
@@ -224,10 +246,12 @@ def test_malformed_records_are_exported_not_fatal(records, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--out", "{tmp}"], "is a folder"), (["--out", "{tmp}/no/such/page.html"], "no such folder"),
-    (["--out", "/proc/page.html"], "cannot write"), (["--replay-prefix", "javascript:alert(1)//"], "http(s) URL")])
+    (["--out", "/proc/page.html"], "cannot write"), (["--replay-prefix", "javascript:alert(1)//"], "http(s) URL"),
+    (["--out", "{tmp}/records.jsonl"], "is the dump being read")])
 def test_report_command_bad_arguments_give_one_line(tmp_path, capsys, records, args, message):
     dump = tmp_path / "records.jsonl"
     dump.write_text(json.dumps(records[0], ensure_ascii=False) + "\n", encoding="utf-8")
     assert main(["report", str(dump), *(a.replace("{tmp}", str(tmp_path)) for a in args)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("harvester report: ") and message in err, err
+    assert dump.read_text(encoding="utf-8").strip() == json.dumps(records[0], ensure_ascii=False)

@@ -50,6 +50,7 @@ def bad_inputs(tmp_path):
     (tmp_path / "latin1.csv").write_bytes("agency,report_url\n上海,x\n".encode("gb18030"))
     (tmp_path / "ok.csv").write_text("agency,report_url\n上海,http://www.sh.gov.cn/a.html\n", encoding="utf-8")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    (tmp_path / "kept.jsonl").write_text("{}\n", encoding="utf-8")
     return tmp_path
 
 
@@ -62,14 +63,25 @@ def bad_inputs(tmp_path):
     (["crawl", "-s", "PROGRESS=loud"], "auto, bar, lines or off"),
     (["crawl", "-s", "NOVALUE"], "NAME=VALUE"),
     (["crawl", "-s", "OUTPUT_DIR=/tmp/x"], "--out"),
+    # (an unusable --registry too: were the -s check missing, no crawl could start)
+    (["crawl", "-s", "LOG_FILE=/proc/no/crawl.log", "--registry", "{tmp}/a-file", "--out", "{tmp}/o"],
+     "LOG_FILE must be a file in a folder that can be created"),
+    (["crawl", "-s", "DUMP_PATH=/proc/no/records.jsonl", "--registry", "{tmp}/a-file", "--out", "{tmp}/o"],
+     "DUMP_PATH must be a file in a folder"),
+    (["crawl", "-s", "CRAWL_STATE_PATH={tmp}", "--registry", "{tmp}/a-file", "--out", "{tmp}/o"],
+     "CRAWL_STATE_PATH must be a file, not a folder"),
     (["crawl", "--registry", "{tmp}", "--out", "{tmp}/o"], "Is a directory"),
     (["registry", "lint", "{tmp}"], "Is a directory"),
     (["registry", "convert", "{tmp}/latin1.csv", "{tmp}/r.jsonl"], "not UTF-8"),
     (["registry", "convert", "{tmp}/ok.csv", "/proc/no/r.jsonl"], "cannot write /proc/no/r.jsonl"),
     (["registry", "convert", "{tmp}", "{tmp}/r.jsonl"], "is a directory"),
+    (["registry", "convert", "{tmp}/a-file", "{tmp}/kept.jsonl"], "no portal rows"),
     (["demo", "--out", "{tmp}/a-file"], "is a file"),
     (["demo", "--out", "/proc/no/demo"], "cannot create output folder"),
     (["parse", "{tmp}"], "is a directory"),
+    # (with an impossible --base-ip too: were the check missing, no simulator could start and serve forever)
+    (["sim", "--large-pages", "-5", "--base-ip", "300"], "zero or more"),
+    (["sim", "--slow-seconds", "-1", "--base-ip", "300"], "zero or more"),
     (["replay", "{tmp}", "--out", "{tmp}/r"], "no WARC file"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(bad_inputs, capsys, argv, says):
@@ -80,6 +92,25 @@ def test_bad_arguments_give_one_line_and_exit_2(bad_inputs, capsys, argv, says):
     assert len(lines) == 1 and lines[0].startswith(f"harvester {argv[0]}: "), err
     assert says in lines[0]
     assert "Traceback" not in err + out
+    if "kept.jsonl" in argv[-1]:
+        assert (bad_inputs / "kept.jsonl").read_text(encoding="utf-8") == "{}\n"   # not emptied
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`harvester parse *.pdf | head -1`: the pipe closes under the writer; exit 141 like other tools."""
+    import subprocess
+    import sys
+
+    from conftest import CORPUS
+
+    docs = sorted(str(p) for p in CORPUS.glob("*/*") if not p.name.endswith((".json", ".jsonl", ".md")))
+    proc = subprocess.Popen([sys.executable, "-m", "harvester.cli", "parse", *docs, *docs], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("{")
+    proc.stdout.close()                   # far more than a pipe's buffer is still to be written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
 def test_replay_takes_a_crawl_folder_for_its_warc_folder(tmp_path):
@@ -200,6 +231,11 @@ def test_progress_counts_portals_done_and_draws_a_bar_on_a_terminal():
     rows = ext.per_portal()
     assert [(r["status"], r["pages"], r["reports"], r["new"], r["refused"]) for r in rows] == \
         [("ok", 1, 1, 1, 0), ("failed", 0, 0, 0, 1)]
+    # a stop (signal, CLOSESPIDER_* limit) with requests of a portal still queued: not "ok", not "failed"
+    more = Request("http://a.gov.cn/nianbao/", meta={"portal": 0})
+    send(signals.request_scheduled, request=more, spider=spider)
+    assert [r["status"] for r in ext.per_portal(finished=False)] == ["unfinished", "failed"]
+    assert [r["status"] for r in ext.per_portal()] == ["ok", "failed"]
 
 
 @pytest.mark.parametrize("reason, stop, pages, status, code", [

@@ -31,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
         if not src.is_file():
             raise CommandError(f"{src}: {'is a directory' if src.is_dir() else 'no such file'}")
         try:
-            rows = registry.convert_observed(src, args.dst)
+            rows = registry.convert_observed(src)
+            if not rows:   # a wrong SRC must not empty an existing registry
+                raise CommandError(f"{src}: no portal rows (not an observation CSV?); {args.dst} not written")
+            registry.write_registry(rows, args.dst)
         except KeyError as exc:
             raise CommandError(f"{src}: no column {exc} (not an observation CSV?)") from None
         except UnicodeDecodeError as exc:
@@ -42,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
                                f"{exc.strerror or exc}") from None
         issues = registry.lint_registry(args.dst)
         n_err = sum(i.severity == "error" for i in issues)
+        for i in issues:
+            if i.severity == "error":
+                print(i)
         print(f"wrote {len(rows)} portals to {args.dst} ({n_err} errors)")
         return 1 if n_err else 0
     file = args.file if args.file is not None else str(registry.DEFAULT_REGISTRY)

@@ -21,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from harvester.registry import dump_rows
     from harvester.sim import start_simulator
 
+    if args.large_pages < 0 or args.slow_seconds < 0:
+        raise CommandError("--large-pages and --slow-seconds must be zero or more")
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be 0..65535, not {args.port}")
     if not 1 <= args.base_ip <= 240:

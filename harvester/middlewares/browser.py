@@ -177,7 +177,6 @@ class BrowserMiddleware:
         from harvester.warc.writer import RequestData, ResponseData
 
         page_pointer = None
-        bytes_before = writer.bytes_written
         for ex in session.exchanges:
             parts = urlsplit(ex.url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -202,13 +201,6 @@ class BrowserMiddleware:
         dom = writer.write_resource(f"urn:dom:{url}", response.body, f"text/html; charset={response.encoding}",
                                     record_type="conversion",
                                     refers_to=page_pointer.record_id if page_pointer else None, refers_to_uri=url)
-        from harvester.warc.capture import WarcCaptureMiddleware
-
-        capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
-        if capture is not None and capture.writer is writer:
-            capture.count_written()     # the shared writer's bytes are counted once, by the capture
-        else:
-            self.stats.inc_value("warc/bytes", writer.bytes_written - bytes_before)   # a writer of its own
         meta = pointer_meta(page_pointer) if page_pointer else {}
         meta["rendered_dom_record_id"] = dom.record_id
         return meta

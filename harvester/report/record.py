@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 
 from harvester.report import checks, metadata, tables
+from harvester.report.identity import identity_agency
 from harvester.report.document import Document, DocumentError, read_document
 from harvester.report.normalize import SIMPLIFIED, squash
 
@@ -74,10 +75,9 @@ def parse_document(data: bytes | str, *, name: str | None = None, content_type: 
     except Exception as exc:  # a bug on one hostile document must not lose the others: keep what was read
         record["warnings"].append(f"parser error, record incomplete: {type(exc).__name__}: {str(exc)[:200]}")
     _sanitise(record)
-    # The agency-year identity: the portal's agency when the caller knows it (the registry), so a
-    # series whose printed names vary ("XX管委会" / "XX管委会办公室") keeps one id per year;
-    # `agency` stays as printed.
-    identity = (meta or {}).get("portal_agency") or record["agency"]
+    # The agency-year identity: the portal's agency where the printed name is that agency or its
+    # office (harvester.report.identity); `agency` stays as printed.
+    identity = identity_agency(record["agency"], (meta or {}).get("portal_agency"))
     record["id"] = record_id(identity, record["year"], digest)
     return record
 
