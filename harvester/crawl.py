@@ -6,7 +6,8 @@
 Output layout: OUT/warc/*.warc.gz, OUT/index.cdxj, OUT/reports/records.jsonl, OUT/crawl-stats.json,
 OUT/run-summary.json (for monitoring; written by harvester.progress, also under `scrapy crawl`/scrapyd),
 OUT/state.jsonl (crawl state, `harvester.state`: a re-run with the same OUT only asks conditionally
-for report pages and attachments it has, so a scheduled job just runs `harvester crawl` again).
+for report pages and attachments it has, so a scheduled job just runs `harvester crawl` again),
+OUT/job/ while a crawl is unfinished (`harvester.frontier`: the same command resumes it).
 In-process (Twisted's reactor runs once per process): call it once per process; tests and
 benchmarks run `python -m harvester.cli crawl ...` in a subprocess.
 """
@@ -144,7 +145,8 @@ def build_summary(stats: dict[str, Any], per_portal: list[dict[str, Any]], *, re
     if stop_signal is not None or reason == "shutdown":
         status, code = "interrupted", 128 + (stop_signal or signal.SIGINT)
     # a CLOSESPIDER_* limit the operator set ends a run normally
-    elif not pages or not (reason == "finished" or (reason or "").startswith("closespider_")):
+    elif (not pages or stats.get("output/error")
+          or not (reason == "finished" or (reason or "").startswith("closespider_"))):
         status, code = "failed", EXIT_FAILED
     else:
         status, code = "ok", EXIT_OK
@@ -179,6 +181,11 @@ def build_summary(stats: dict[str, Any], per_portal: list[dict[str, Any]], *, re
         "offsite_refused": stats.get("scope/offsite", 0),
         "robots_refused": stats.get("robotstxt/forbidden", 0),
         "warc_bytes_written": stats.get("warc/bytes", 0),
+        # durability (harvester.frontier, pipelines.dump, harvester.parsepool, harvester.outputfailure)
+        "resumed": stats.get("frontier/seen", 0),
+        "unserialisable": stats.get("dump/unserialisable", 0),
+        "parse_limits": stats.get("parse/limit_exceeded", 0),
+        "output_error": stats.get("output/error"),
         # the whole output folder
         "records": records,
         "failed_checks": failed_checks,
@@ -289,6 +296,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     folder = [("records (agency-years)", summary["records"]),
               ("records with failed checks", summary["failed_checks"]),
               ("WARC files", summary["warc_files"]), ("WARC bytes", summary["warc_bytes"])]
+    if summary.get("resumed"):
+        this_run.insert(0, ("resumed: requests seen before", summary["resumed"]))
+    if summary.get("unserialisable"):
+        this_run.append(("records kept minimal (unserialisable)", summary["unserialisable"]))
+    if summary.get("parse_limits"):
+        this_run.append(("documents past parse limits", summary["parse_limits"]))
     width = max(len(k) for k, _ in this_run + folder)
     lines = [f"this run ({summary['status']}"
              + (f", stopped by {summary['signal']}" if summary.get("signal") else "") + ")"]
@@ -296,6 +309,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"in {summary['output']['folder'] or 'the output folder'} (all runs)")
     lines += [f"  {k:<{width}}  {v:>12}" for k, v in folder]
     lines.append(format_per_portal(summary["per_portal"]))
+    if summary.get("output_error"):
+        lines.append(f"OUTPUT FAILED: {summary['output_error']}")
     return "\n".join(lines)
 
 
@@ -324,6 +339,9 @@ def print_crawl_report(summary: dict[str, Any]) -> int:
                        ("crawl stats", "crawl_stats")):
         if paths.get(key):
             print(f"  {label:<12} {paths[key]}")
+    if summary.get("output_error"):
+        raise CrawlError(f"output failed, crawl stopped: {summary['output_error']} (records and state written "
+                         "before the failure are intact; free space and run the same command to resume)")
     if summary["status"] == "failed":
         raise CrawlError("no page could be fetched (network down, or every entry URL refused?)"
                          if not summary["pages"] else f"crawl failed ({summary['finish_reason']})")

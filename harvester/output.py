@@ -2,7 +2,8 @@
 
 Every output path derives from ``OUTPUT_DIR`` (default ``out/crawl``, relative to the working
 directory) unless it is set on its own: ``WARC_DIR`` = OUT/warc, ``WARC_CDXJ_PATH`` = OUT/index.cdxj,
-``DUMP_PATH`` = OUT/reports/records.jsonl, ``CRAWL_STATE_PATH`` = OUT/state.jsonl. So
+``DUMP_PATH`` = OUT/reports/records.jsonl, ``CRAWL_STATE_PATH`` = OUT/state.jsonl,
+``FRONTIER_DIR`` = OUT/job (`harvester.frontier`). So
 ``scrapy crawl discovery -a registry=FILE`` and a scrapyd job (``-d setting=OUTPUT_DIR=/data/x``)
 write the same layout as ``harvester crawl --out``.
 """
@@ -14,7 +15,8 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 DEFAULT_OUTPUT_DIR = "out/crawl"
 LAYOUT = {"WARC_DIR": "warc", "WARC_CDXJ_PATH": "index.cdxj",
-          "DUMP_PATH": os.path.join("reports", "records.jsonl"), "CRAWL_STATE_PATH": "state.jsonl"}
+          "DUMP_PATH": os.path.join("reports", "records.jsonl"), "CRAWL_STATE_PATH": "state.jsonl",
+          "FRONTIER_DIR": "job"}
 
 
 class OutputFolder:

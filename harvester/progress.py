@@ -246,6 +246,9 @@ class CrawlProgress:
             write_summary_files(self.summary, self.crawler.stats.get_stats())
         except OSError as exc:
             logger.error("run summary not written: %s", exc)
+            if not self.summary.get("output_error"):   # a full disk: the exit status says so
+                self.summary.update(output_error=f"run summary not written: {exc}", status="failed",
+                                    exit_code=2)
 
 
 def _clock(seconds: float) -> str:

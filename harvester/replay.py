@@ -188,6 +188,7 @@ class ParseJob:
     content_type: str | None
     detail_url: str | None
     truncated: str | None = None
+    agency: str | None = None    # the registry portal's agency, as the crawl recorded it
 
 
 def parse_job(job: ParseJob) -> tuple[dict[str, Any] | None, str | None]:
@@ -200,7 +201,7 @@ def parse_job(job: ParseJob) -> tuple[dict[str, Any] | None, str | None]:
     if stored.decode_error:
         return None, stored.decode_error
     item = {"url": job.url, "body": stored.payload, "content_type": job.content_type, "warc": job.source,
-            "detail_url": job.detail_url}
+            "detail_url": job.detail_url, "agency": job.agency}
     if job.truncated:
         item["truncated"] = job.truncated
     return parse_item(item), None
@@ -309,7 +310,7 @@ def _job(decision: Decision, capture: CaptureRef, payload: CaptureRef) -> ParseJ
     if decision.truncated:
         source["truncated"] = decision.truncated
     return ParseJob(capture.url, payload.path, payload.offset, source, decision.content_type,
-                    decision.detail_url, decision.truncated)
+                    decision.detail_url, decision.truncated, decision.agency)
 
 
 # --- foreign / old WARCs: the real engine ----------------------------------------------------------

@@ -24,7 +24,7 @@ detail_url, warc, state_key); the pipelines parse and dump them.
 
 Re-crawls (``harvester.state``, setting ``CRAWL_STATE_PATH``): list/nav pages are always fetched
 fully; report pages and attachments seen before are asked for with If-None-Match /
-If-Modified-Since. A 304 (or a 200 the capture middleware found payload-identical) yields an item
+If-Modified-Since (``harvester.middlewares.conditional``). A 304 (or a 200 the capture middleware found payload-identical) yields an item
 with ``unchanged: True`` (not parsed, the dump keeps its record) and re-requests the attachments
 the page linked last time (conditionally too). Stats: ``recrawl/conditional``,
 ``recrawl/not_modified``, ``recrawl/identical_payload``, ``recrawl/changed``.
@@ -41,7 +41,7 @@ from scrapy.http import Response, TextResponse
 
 from harvester.registry import Portal, load_registry
 from harvester.spiders import pages
-from harvester.state import CrawlState
+from harvester.state import crawl_state
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +72,6 @@ class DiscoverySpider(scrapy.Spider):
             for h in p.allowed_hosts:
                 self.scope.setdefault(h.lower(), (i, p.allow_private))
         self.list_pages: dict[int, int] = {}
-        self._state: CrawlState | None | bool = False   # False: not looked up yet
-
-    @property
-    def state(self) -> CrawlState | None:
-        if self._state is False:
-            self._state = CrawlState.for_crawler(getattr(self, "crawler", None))
-        return self._state
 
     # --- scope -------------------------------------------------------------------------------------
     def in_scope(self, url: str, portal: int) -> bool:
@@ -96,13 +89,7 @@ class DiscoverySpider(scrapy.Spider):
                 return None
             self.list_pages[portal] = n + 1
         meta.update({"portal": portal, "role": role, "state_key": url})
-        headers = None
-        cond = self.state.conditional(url, role) if self.state is not None and callback is None else None
-        if cond:
-            headers, meta["prev_capture"] = cond
-            meta["handle_httpstatus_list"] = [304]
-            self.crawler.stats.inc_value("recrawl/conditional")
-        return scrapy.Request(url, callback=callback or self.parse, meta=meta, headers=headers,
+        return scrapy.Request(url, callback=callback or self.parse, meta=meta,
                               errback=self.failed, priority={"attachment": 3, "detail": 2}.get(role, 0))
 
     # --- start -------------------------------------------------------------------------------------
@@ -149,7 +136,7 @@ class DiscoverySpider(scrapy.Spider):
     def parse(self, response: Response):
         meta = response.meta
         role = meta.get("role", "list")
-        state = self.state
+        state = crawl_state(getattr(self, "crawler", None))
         if state is None:
             yield from self._parse(response)
             return
@@ -178,8 +165,9 @@ class DiscoverySpider(scrapy.Spider):
     def unchanged(self, response: Response, key: str, why: str):
         """The report page / attachment is as last captured: no parse; its attachments re-asked."""
         self.crawler.stats.inc_value(f"recrawl/{why}")
-        entry = self.state.get(key) or {}
-        self.state.revisited(key, response)
+        state = crawl_state(self.crawler)
+        entry = state.get(key) or {}
+        state.revisited(key, response)
         portal = response.meta["portal"]
         for child in entry.get("children") or []:
             r = self._req(child["url"], portal, child.get("role") or "attachment",

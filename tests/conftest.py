@@ -28,7 +28,8 @@ def parse_cli(capsys, *args: str) -> tuple[int, list[dict], str]:
 E2E_MODULES = {"test_crawl_e2e", "test_replay", "test_replay_foreign", "test_playback", "test_recrawl",
                "test_warc_capture", "test_sim", "test_replay_recrawl", "test_replay_formats",
                "test_warc_discovery", "test_operator_crawl", "test_scrapyd", "test_browser", "test_report_page",
-               "test_address_policy_e2e", "test_retry_hosts", "test_faults", "test_redis_workers", "test_politeness"}
+               "test_resume", "test_address_policy_e2e", "test_retry_hosts", "test_faults", "test_redis_workers",
+               "test_politeness"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -50,6 +51,26 @@ def run_cli_crawl(registry: pathlib.Path, out: pathlib.Path, *extra: str):
     return subprocess.run([sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry),
                            "--out", str(out), "--loopback", *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT)
+
+
+def wait_for(condition, cap: float = 120.0, what: str = "condition") -> None:
+    """Poll `condition` until true; AssertionError after `cap` seconds (generous: busy CI)."""
+    import time
+
+    deadline = time.monotonic() + cap
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {cap:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def hostile_table(rows: int) -> bytes:
+    """A hostile report page: one table of `rows` × 60 number cells (the parser caps width, not
+    length; it reads the first 16 MB). Idle core: 12,000 rows (10 MB) ≈ 2.5 s and ≈ 0.4 GB;
+    30,000 rows (26 MB) ≈ 2.8 s."""
+    body = "".join("<tr>" + "".join(f"<td>{i * j}</td>" for j in range(60)) + "</tr>" for i in range(rows))
+    title = "2020年测试县人民政府信息公开工作年度报告"
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1><table>{body}</table></body></html>".encode()
 
 
 def _records(out: pathlib.Path) -> list[dict]:

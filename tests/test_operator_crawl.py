@@ -9,21 +9,12 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import CRAWL_TIMEOUT, ROOT, run_cli_crawl
+from conftest import CRAWL_TIMEOUT, ROOT, run_cli_crawl, wait_for
 
 DEAD_HOST = "127.0.0.254"     # nothing listens there (the simulator uses low 127.0.0.N): a portal that is down
-
-
-def wait_for(condition, cap: float = 120.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + cap
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {cap:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def lines(path: pathlib.Path) -> list[dict]:

@@ -188,6 +188,8 @@ class BrowserMiddleware:
                 pointer = writer.write_exchange(
                     ex.url.split("#", 1)[0], RequestData(ex.method, target, ex.request_headers, ex.request_body),
                     ResponseData(ex.status, headers, ex.body, reason=ex.reason or None), ip_address=ex.ip_address)
+            except OSError:
+                raise   # the output is not writable: process_response stops the crawl
             except Exception:
                 logger.exception("render: could not archive %s", ex.url)
                 self.stats.inc_value("render/write_errors")
@@ -314,7 +316,16 @@ class BrowserMiddleware:
         session = await self._finish(request)
         self.stats.inc_value("render/pages")
         if session is not None:
-            warc = self.archive(request, response, session)
+            try:
+                warc = self.archive(request, response, session)
+            except OSError as exc:   # disk full: stop the crawl with one line (harvester.outputfailure)
+                from scrapy.exceptions import IgnoreRequest
+
+                from harvester.outputfailure import output_failed
+
+                self.stats.inc_value("render/write_errors")
+                output_failed(self.crawler, OSError(f"cannot write WARC records: {exc.strerror or exc}"))
+                raise IgnoreRequest(f"not archived: {request.url}") from None
             if warc is not None:
                 request.meta["warc"] = warc
         return response

@@ -232,6 +232,7 @@ class WarcCaptureMiddleware:
         log_path = settings.get("WARC_CRAWL_LOG") or os.path.join(
             os.path.dirname(writer.cdxj_path or writer.directory), "crawl.log")
         mw = cls(writer, crawler.stats, CrawlLog(log_path))
+        mw.crawler = crawler
         if recovered and crawler.stats is not None:
             crawler.stats.set_value("warc/recovered_files", len(recovered))
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
@@ -346,6 +347,14 @@ class WarcCaptureMiddleware:
                     ip_address=ip,
                     truncated=truncated,
                 )
+        except OSError as exc:   # disk full, folder gone: stop the crawl, one line (harvester.outputfailure)
+            self._inc("warc/write_errors")
+            from harvester.outputfailure import output_failed
+
+            output_failed(getattr(self, "crawler", None),
+                          OSError(f"cannot write WARC records in {self.writer.directory}: {exc.strerror or exc}"))
+            # not archived, so not used: the request stays unfinished and is fetched again on resume
+            raise IgnoreRequest(f"not archived: {response.url}") from None
         except Exception:
             logger.exception("WARC: could not store %s", response.url)
             self._inc("warc/write_errors")

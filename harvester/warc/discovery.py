@@ -133,6 +133,12 @@ class _PageRecord:
             capture.writer.write_metadata(self.response.url.split("#", 1)[0], self.fields(),
                                   concurrent_to=self.pointer.record_id,
                                   refers_to=refers.get("warc_record_id"))
+        except OSError as exc:   # disk full: one line and the crawl stops (harvester.outputfailure)
+            from harvester.outputfailure import output_failed
+
+            self.mw.inc("warc/write_errors")
+            output_failed(self.mw.crawler, OSError(f"cannot write WARC records: {exc.strerror or exc}"))
+            return
         except Exception:
             logger.exception("WARC: could not store the metadata record of %s", self.response.url)
             self.mw.inc("warc/write_errors")
