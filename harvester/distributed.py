@@ -65,7 +65,9 @@ def redis_settings(redis_url: str, crawl_id: str, out: pathlib.Path, worker: str
     DOWNLOADER_MIDDLEWARES are additions to the project's)."""
     check_id(crawl_id, "crawl id")
     check_id(worker, "worker id")
-    extensions = {"harvester.distributed.SharedFrontierIdle": 500}
+    # Redis is this crawl's frontier: the one-process crash-safe journal (harvester.frontier, one
+    # per OUT/job) would be shared by every worker writing into OUT, so it is off here
+    extensions = {"harvester.distributed.SharedFrontierIdle": 500, "harvester.frontier.Frontier": None}
     return {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
