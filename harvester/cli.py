@@ -10,7 +10,7 @@ import sys
 from harvester.errors import CommandError  # noqa: F401  (re-exported for the commands)
 # One module per subcommand in harvester/commands/; each defines `register(subparsers)`
 # (adds its parser and sets `func`) and keeps its logic in the library modules.
-COMMANDS = ["parse", "demo", "crawl", "sim", "registry", "replay", "package", "export", "report"]
+COMMANDS = ["parse", "demo", "crawl", "sim", "registry", "replay", "package", "export", "report", "merge"]
 
 DESCRIPTION = """\
 Find Chinese government information-disclosure annual reports (政府信息公开工作年度报告) on

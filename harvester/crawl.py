@@ -13,15 +13,17 @@ benchmarks run `python -m harvester.cli crawl ...` in a subprocess.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import pathlib
 import signal
+import sys
 from typing import Any
 
 from harvester.errors import CommandError
-from harvester.registry import DEFAULT_REGISTRY, RegistryError, load_registry
+from harvester.registry import RegistryError, read_registry
 
 
 class CrawlError(CommandError):
@@ -168,6 +170,10 @@ def build_summary(stats: dict[str, Any], per_portal: list[dict[str, Any]], *, re
         "records_changed": sum(p["changed"] for p in per_portal),
         "records_unchanged": sum(p["unchanged"] for p in per_portal),
         "failed_fetches": stats.get("discovery/failed_fetches", 0),
+        "retries": stats.get("retry/count", 0),
+        "retries_exhausted": stats.get("retry/max_reached", 0),
+        "retry_after_exceeded": stats.get("retry/retry_after_exceeded", 0),
+        "private_refused": stats.get("scope/private", 0),
         "parse_failures": stats.get("parse/failed", 0),
         "parsed": stats.get("parse/records", 0),
         "unchanged": stats.get("parse/skipped_unchanged", 0),
@@ -217,37 +223,64 @@ def make_output_folder(out: pathlib.Path) -> None:
 
 
 def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike = "out/crawl", *,
-              loopback: bool = False, warc: bool = True, overrides: dict[str, Any] | None = None
+              loopback: bool = False, warc: bool = True, overrides: dict[str, Any] | None = None,
+              redis_url: str | None = None, crawl_id: str = "harvester", worker: str | None = None
               ) -> dict[str, Any]:
     """Crawl every portal of `registry` into `out`; return the run summary (also in
-    OUT/crawl-stats.json and OUT/run-summary.json). Its `status` is ok, failed or interrupted."""
+    OUT/crawl-stats.json and OUT/run-summary.json). Its `status` is ok, failed or interrupted.
+    A bad registry line is skipped (said on stderr, counted as `registry_lines_skipped`).
+    With `redis_url`, this process is worker `worker` of the shared crawl `crawl_id`
+    (`harvester.distributed`): per-worker files in OUT, merged into the usual ones at the end."""
     from scrapy.crawler import CrawlerProcess
 
     from harvester.progress import CrawlProgress
     from harvester.spiders.discovery import DiscoverySpider
 
-    registry = pathlib.Path(registry) if registry else DEFAULT_REGISTRY
     try:
-        portals = load_registry(registry)
+        portals, issues = read_registry(registry)
     except RegistryError as exc:
         raise CrawlError(f"registry unusable: {str(exc).splitlines()[0]}") from None
     except OSError as exc:
         raise CrawlError(f"cannot read registry {registry}: {exc.strerror or exc}") from None
+    skipped = [i for i in issues if i.severity == "error"]
+    for issue in skipped:      # a bad line is skipped and said; the other portals are crawled
+        print(f"registry line skipped: {issue}", file=sys.stderr)
+    if not portals:
+        raise CrawlError(f"registry unusable: no valid portal ({len(skipped)} bad line(s))")
     out = pathlib.Path(out)
     make_output_folder(out)
 
-    process = CrawlerProcess(crawl_settings(out, loopback=loopback, warc=warc, overrides=overrides))
-    crawler = process.create_crawler(DiscoverySpider)
-    errors: list[str] = []
-    d = process.crawl(crawler, portals=portals)
-    d.addErrback(lambda f: errors.append(f"{f.type.__name__}: {f.getErrorMessage()}"))
-    process.start()
-    if errors:
-        raise CrawlError(f"crawl failed: {errors[0]}")
+    settings = crawl_settings(out, loopback=loopback, warc=warc, overrides=overrides)
+    shared = contextlib.nullcontext()
+    if redis_url:
+        from harvester import distributed
+
+        worker, shared = distributed.join_shared_crawl(settings, redis_url, crawl_id, worker, out, overrides)
+    with shared:
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(DiscoverySpider)
+        errors: list[str] = []
+        d = process.crawl(crawler, portals=portals)
+        d.addErrback(lambda f: errors.append(f"{f.type.__name__}: {f.getErrorMessage()}"))
+        process.start()
+        if errors:
+            raise CrawlError(f"crawl failed: {errors[0]}")
+        if redis_url:
+            try:
+                distributed.merge_outputs(out)
+            except OSError as exc:
+                raise CrawlError(f"cannot merge the workers' outputs in {out}: {exc.strerror or exc}") from None
     progress = crawler.get_extension(CrawlProgress)
     summary = progress.summary if progress is not None else None
     if summary is None:
         raise CrawlError("the crawl stopped before its summary was written (forced shutdown? see the log above)")
+    if skipped or redis_url:
+        summary["registry_lines_skipped"] = len(skipped)
+        stats = crawler.stats.get_stats()
+        if redis_url:       # each worker's own summary; crawl-stats.json is the last worker's
+            summary["output"]["crawl_stats"] = str(out / f"crawl-stats-{worker}.json")
+            summary["output"]["run_summary"] = str(out / f"run-summary-{worker}.json")
+        write_summary_files(summary, stats)
     return summary
 
 
@@ -257,7 +290,8 @@ def format_summary(summary: dict[str, Any]) -> str:
                 ("pages fetched", summary["pages"]), ("reports found", summary["reports"]),
                 ("  records new", summary["records_new"]), ("  records changed", summary["records_changed"]),
                 ("  records unchanged", summary["records_unchanged"]),
-                ("failed fetches", summary["failed_fetches"]), ("parse failures", summary["parse_failures"]),
+                ("failed fetches", summary["failed_fetches"]), ("retries", summary.get("retries", 0)),
+                ("parse failures", summary["parse_failures"]),
                 ("WARC bytes written", summary["warc_bytes_written"]), ("seconds", summary["elapsed_s"])]
     folder = [("records (agency-years)", summary["records"]),
               ("records with failed checks", summary["failed_checks"]),

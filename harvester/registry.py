@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import ipaddress
 import json
+import logging
+import os
 import pathlib
 import re
 from typing import Any, Iterable
 from urllib.parse import urlsplit
+
+from harvester.netpolicy import is_private_host
+
+logger = logging.getLogger(__name__)
 
 # The converted real registry, the default target of `harvester crawl`.
 DEFAULT_REGISTRY = pathlib.Path(__file__).resolve().parent.parent / "registry" / "portals.jsonl"
@@ -91,14 +96,13 @@ def host_of(url: str) -> str | None:
     return host.lower() if host else None
 
 
-def _is_private(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local
+def _is_private(host: str, resolve_names: bool = False) -> bool:
+    return is_private_host(host, resolve_names=resolve_names)
+
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.?")
+YEAR_PLACEHOLDER = "{Y}"
+MAX_TEXT = 500      # hints that are free text (cms family, notes) stay short
 
 
 def _check_url(url: Any, what: str) -> str | None:
@@ -116,36 +120,86 @@ def _check_url(url: Any, what: str) -> str | None:
         return f"{what}: scheme must be http or https, not {parts.scheme or 'missing'!r}: {url}"
     if not parts.hostname:
         return f"{what}: URL has no host: {url}"
-    if not re.fullmatch(r"[a-z0-9.\-]+", parts.hostname):
+    if not _HOST.fullmatch(parts.hostname):
         return f"{what}: bad host {parts.hostname!r} in {url}"
     if "{" in url or "}" in url:
         return f"{what}: URL holds a template placeholder (put templates in hints.column_url_template): {url}"
     return None
 
 
-def _lint_entries(entries: list[tuple[int, Any]], file: str) -> tuple[list[Issue], list[Portal]]:
+def _text_hint(value: Any, name: str) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"hints.{name} must be a non-empty string, not {value!r}"
+    if len(value) > MAX_TEXT:
+        return f"hints.{name} is longer than {MAX_TEXT} characters"
+    return None
+
+
+def _check_hints(hints: dict[str, Any], allowed_hosts: list[str]) -> list[tuple[str, str]]:
+    """(severity, message) for every hint of the wrong type or value."""
+    out: list[tuple[str, str]] = []
+
+    def url_in_scope(url: Any, what: str) -> None:
+        problem = _check_url(url, what)
+        if problem:
+            out.append(("error", problem))
+        elif allowed_hosts and host_of(url) not in allowed_hosts:
+            out.append(("error", f"{what}: host {host_of(url)!r} is outside allowed_hosts {allowed_hosts}: {url}"))
+
+    for key in sorted(set(hints) - KNOWN_HINTS):
+        out.append(("warning", f"unknown hint {key!r}"))
+    for name in ("cms", "notes"):
+        if hints.get(name) is not None:
+            problem = _text_hint(hints[name], name)
+            if problem:
+                out.append(("error", problem))
+    for name in ("allow_private", "browser"):
+        if name in hints and not isinstance(hints[name], bool):
+            out.append(("error", f"hints.{name} must be true or false, not {hints[name]!r}"))
+    if hints.get("list_endpoint") is not None:
+        url_in_scope(hints["list_endpoint"], "hints.list_endpoint")
+    template = hints.get("column_url_template")
+    if template is not None:
+        if not isinstance(template, str) or YEAR_PLACEHOLDER not in template:
+            out.append(("error", f"hints.column_url_template must be a URL string holding {YEAR_PLACEHOLDER}, "
+                                 f"not {template!r}"))
+        else:
+            url_in_scope(template.replace(YEAR_PLACEHOLDER, "2023"), "hints.column_url_template")
+    known = hints.get("known_report_urls")
+    if known is not None:
+        if not isinstance(known, list):
+            out.append(("error", f"hints.known_report_urls must be a list of URLs, not {known!r}"))
+        else:
+            for url in known:
+                url_in_scope(url, "hints.known_report_urls")
+    return out
+
+
+def _lint_entries(entries: list[tuple[int, Any]], file: str, resolve_names: bool = False
+                  ) -> tuple[list[Issue], list[Portal]]:
     issues: list[Issue] = []
     portals: list[Portal] = []
     seen_pairs: dict[tuple[str, str], int] = {}
     host_agencies: dict[str, dict[str, int]] = {}
 
     for line, obj in entries:
+        line_issues: list[Issue] = []
+
         def err(msg: str, sev: str = "error") -> None:
-            issues.append(Issue(sev, file, line, msg))
+            line_issues.append(Issue(sev, file, line, msg))
 
         if not isinstance(obj, dict):
-            err(f"expected a JSON object, got {type(obj).__name__}")
+            issues.append(Issue("error", file, line, f"expected a JSON object, got {type(obj).__name__}"))
             continue
-        n_before = sum(1 for i in issues if i.severity == "error")
         for key in sorted(set(obj) - KNOWN_KEYS):
             err(f"unknown key {key!r}", "warning")
         agency = obj.get("agency")
         if not isinstance(agency, str) or not agency.strip():
-            err("missing agency")
+            err("missing agency" if agency in (None, "") else f"agency must be a non-empty string, not {agency!r}")
             agency = None
         for key in ("region", "level"):
             if obj.get(key) is not None and not isinstance(obj[key], str):
-                err(f"{key} must be a string or null")
+                err(f"{key} must be a string or null, not {obj[key]!r}")
         if not obj.get("region"):
             err("no region", "warning")
 
@@ -169,6 +223,9 @@ def _lint_entries(entries: list[tuple[int, Any]], file: str) -> tuple[list[Issue
             allowed_hosts = []
         else:
             allowed_hosts = [h.lower() for h in allowed]
+            for h in allowed_hosts:
+                if not _HOST.fullmatch(h):
+                    err(f"allowed_hosts: bad host name {h!r}")
             for url in good_urls:
                 if host_of(url) not in allowed_hosts:
                     err(f"entry URL host {host_of(url)!r} is outside allowed_hosts {allowed_hosts}: {url}")
@@ -179,19 +236,15 @@ def _lint_entries(entries: list[tuple[int, Any]], file: str) -> tuple[list[Issue
         if not isinstance(hints, dict):
             err("hints must be an object")
             hints = {}
-        for key in sorted(set(hints) - KNOWN_HINTS):
-            err(f"unknown hint {key!r}", "warning")
-        if "allow_private" in hints and not isinstance(hints["allow_private"], bool):
-            err("hints.allow_private must be true or false")
-        if hints.get("list_endpoint") is not None:
-            problem = _check_url(hints["list_endpoint"], "hints.list_endpoint")
-            if problem:
-                err(problem)
-        private = [h for h in allowed_hosts if _is_private(h)]
+        for sev, msg in _check_hints(hints, allowed_hosts):
+            err(msg, sev)
+        private = [h for h in allowed_hosts if _is_private(h, resolve_names)]
         if private and hints.get("allow_private") is not True:
             err(f"private/loopback host {private[0]!r} needs hints.allow_private: true")
 
         provenance = obj.get("provenance", {})
+        if provenance is None:
+            provenance = {}
         if not isinstance(provenance, dict):
             err("provenance must be an object")
             provenance = {}
@@ -205,16 +258,18 @@ def _lint_entries(entries: list[tuple[int, Any]], file: str) -> tuple[list[Issue
                 pair = (agency.strip(), url)
                 if pair in seen_pairs:
                     err(f"duplicate agency + entry URL (first on line {seen_pairs[pair]}): {agency} {url}")
-                else:
-                    seen_pairs[pair] = line
-            for h in allowed_hosts:
-                host_agencies.setdefault(h, {}).setdefault(agency.strip(), line)
 
-        if sum(1 for i in issues if i.severity == "error") == n_before and agency:
-            portals.append(Portal(agency=agency.strip(), entry_urls=tuple(good_urls),
-                                  allowed_hosts=tuple(allowed_hosts), region=obj.get("region"),
-                                  level=obj.get("level"), hints=dict(hints), provenance=dict(provenance),
-                                  verified=verified, source=f"{file}:{line}"))
+        issues.extend(line_issues)
+        if any(i.severity == "error" for i in line_issues):
+            continue    # a bad line is skipped whole; it never affects the others
+        for url in good_urls:
+            seen_pairs.setdefault((agency.strip(), url), line)
+        for h in allowed_hosts:
+            host_agencies.setdefault(h, {}).setdefault(agency.strip(), line)
+        portals.append(Portal(agency=agency.strip(), entry_urls=tuple(good_urls),
+                              allowed_hosts=tuple(allowed_hosts), region=obj.get("region"),
+                              level=obj.get("level"), hints=dict(hints), provenance=dict(provenance),
+                              verified=verified, source=f"{file}:{line}"))
 
     for host, agencies in host_agencies.items():
         if len(agencies) > 1:
@@ -231,12 +286,18 @@ def _read_entries(path: pathlib.Path) -> tuple[list[Issue], list[tuple[int, Any]
     file = str(path)
     issues: list[Issue] = []
     entries: list[tuple[int, Any]] = []
+    if not file.strip() or file == ".":
+        raise RegistryError("registry path is empty")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RegistryError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise RegistryError(f"{file}: Is a directory, not a registry file") from None
     except UnicodeDecodeError as exc:
         raise RegistryError(f"{file}: not UTF-8 ({exc})") from None
+    except OSError as exc:
+        raise RegistryError(f"{file}: cannot read ({exc.strerror})") from None
     for n, raw in enumerate(text.splitlines(), 1):
         s = raw.strip()
         if not s or s.startswith("#"):
@@ -245,35 +306,56 @@ def _read_entries(path: pathlib.Path) -> tuple[list[Issue], list[tuple[int, Any]
             entries.append((n, json.loads(s)))
         except json.JSONDecodeError as exc:
             issues.append(Issue("error", file, n, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+        except RecursionError:
+            issues.append(Issue("error", file, n, "not valid JSON: nested too deeply"))
     if not entries and not issues:
         issues.append(Issue("error", file, 1, "registry has no entries"))
     return issues, entries
 
 
-def lint_registry(path: str | pathlib.Path) -> list[Issue]:
-    """Every problem in the file (errors and warnings), in line order. Raises only if unreadable."""
-    path = pathlib.Path(path)
+def _path(path: str | os.PathLike | None) -> pathlib.Path:
+    if path is None:
+        return DEFAULT_REGISTRY
+    if not str(path).strip():
+        raise RegistryError("registry path is empty")
+    return pathlib.Path(path)
+
+
+def lint_registry(path: str | os.PathLike, *, resolve_names: bool = False) -> list[Issue]:
+    """Every problem in the file (errors and warnings), in line order. Raises only if unreadable.
+    `resolve_names`: also resolve every host name and flag those resolving to private addresses."""
+    path = _path(path)
     issues, entries = _read_entries(path)
-    more, _ = _lint_entries(entries, str(path))
+    more, _ = _lint_entries(entries, str(path), resolve_names)
     return sorted(issues + more, key=lambda i: (i.line, i.severity != "error"))
 
 
-def load_registry(path: str | pathlib.Path | None = None) -> list[Portal]:
-    """The portals of a registry file (default: the converted real registry).
-
-    Raises RegistryError listing every error as ``file:line: message``; warnings do not stop loading.
-    """
-    path = pathlib.Path(path) if path is not None else DEFAULT_REGISTRY
+def read_registry(path: str | os.PathLike | None = None) -> tuple[list[Portal], list[Issue]]:
+    """The portals of every good line, and every issue (a bad line is skipped, the others load).
+    Raises RegistryError when the file cannot be read."""
+    path = _path(path)
     issues, entries = _read_entries(path)
     more, portals = _lint_entries(entries, str(path))
-    errors = [str(i) for i in issues + more if i.severity == "error"]
-    if errors:
+    return portals, sorted(issues + more, key=lambda i: (i.line, i.severity != "error"))
+
+
+def load_registry(path: str | os.PathLike | None = None, *, strict: bool = False) -> list[Portal]:
+    """The portals of a registry file (default: the converted real registry).
+
+    Bad lines are skipped, each logged as ``file:line: error: message``; the good ones load.
+    Raises RegistryError when nothing usable is left (or, with `strict`, on any error).
+    """
+    portals, issues = read_registry(path)
+    errors = [str(i) for i in issues if i.severity == "error"]
+    if errors and (strict or not portals):
         raise RegistryError("\n".join(errors))
+    for e in errors:
+        logger.error("registry line skipped: %s", e)
     return portals
 
 
 def portals_from_rows(rows: Iterable[dict[str, Any]], name: str = "<rows>") -> list[Portal]:
-    """Like load_registry, over in-memory rows (e.g. the simulator's registry_rows())."""
+    """Like load_registry(strict=True), over in-memory rows (e.g. the simulator's registry_rows())."""
     issues, portals = _lint_entries(list(enumerate(rows, 1)), name)
     errors = [str(i) for i in issues if i.severity == "error"]
     if errors:

@@ -17,9 +17,17 @@ ROBOTSTXT_OBEY = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
-# Politeness for real portals.
-CONCURRENT_REQUESTS = 16
+# Politeness for real portals, at scale: speed comes from many hosts at once, each host sees at
+# most CONCURRENT_REQUESTS_PER_DOMAIN (Scrapy's broad-crawl recipe): a global concurrency far above
+# the per-host one, and a scheduler queue that hands out requests for the hosts with the fewest
+# downloads in flight (one slow or throttled host never fills the global places).
+CONCURRENT_REQUESTS = 128
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+# breadth-first within a priority, and on disk when JOBDIR is set (frontier of a national crawl)
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+REACTOR_THREADPOOL_MAXSIZE = 20     # DNS lookups of many hosts at once
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5     # ±50 % around DOWNLOAD_DELAY
 AUTOTHROTTLE_ENABLED = True
@@ -33,6 +41,7 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_BACKOFF_BASE = 2.0      # seconds; the n-th retry waits BASE * 2**(n-1), capped below
 RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0       # a Retry-After longer than this gives the URL up (counted), never holds the crawl
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024     # reports as PDF can be large; nothing legitimate is bigger
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
@@ -47,6 +56,9 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
 }
 
+# Addresses, not spellings: every address a host resolves to is checked when connecting
+# (harvester.netpolicy); private ones only for portals whose hint allow_private is true.
+TWISTED_DNS_RESOLVER = "harvester.netpolicy.GuardedResolver"
 # Outputs of one callback processed in parallel. Scrapy starts this many asyncio tasks for every
 # response (default 100: measured 7 s of task creation per 2,000 pages); a list page yields ~20
 # requests and a report page one item, and items of different responses run in parallel anyway.
@@ -157,6 +169,7 @@ LOOPBACK_PROFILE = {
     "CONCURRENT_REQUESTS": 32,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
     "RETRY_BACKOFF_BASE": 0.2,
+    "RETRY_AFTER_MAX": 30.0,
     "DOWNLOAD_TIMEOUT": 20,
     "LOGSTATS_INTERVAL": 10.0,
     "PROGRESS_INTERVAL": 5.0,

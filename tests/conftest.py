@@ -28,7 +28,8 @@ def parse_cli(capsys, *args: str) -> tuple[int, list[dict], str]:
 E2E_MODULES = {"test_crawl_e2e", "test_replay", "test_replay_foreign", "test_playback", "test_recrawl",
                "test_warc_capture", "test_sim", "test_replay_recrawl", "test_replay_formats",
                "test_warc_discovery", "test_operator_crawl", "test_scrapyd", "test_browser", "test_report_page",
-               "test_resume"}
+               "test_resume", "test_address_policy_e2e", "test_retry_hosts", "test_faults", "test_redis_workers",
+               "test_politeness"}
 
 
 def pytest_collection_modifyitems(config, items):

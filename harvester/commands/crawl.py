@@ -17,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("--no-warc", action="store_true", help="do not archive responses")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy setting, e.g. -s LOG_LEVEL=WARNING -s PROGRESS=lines (repeatable)")
+    p.add_argument("--redis", metavar="URL", help="join a shared crawl: frontier and duplicate filter in Redis "
+                   "(e.g. redis://127.0.0.1:6379/0); any number of workers may run the same command")
+    p.add_argument("--crawl-id", default="harvester",
+                   help="name of the shared crawl in Redis (the same id resumes it; a new crawl takes a new id)")
+    p.add_argument("--worker", help="this worker's id, unique per crawl (default: the host name); names its files")
     p.set_defaults(func=run)
 
 
@@ -28,6 +33,8 @@ def run(args) -> int:
     overrides = parse_setting_overrides(args.set)
     if "OUTPUT_DIR" in overrides:
         raise CommandError("the output folder is --out, not -s OUTPUT_DIR")
+    if args.registry is not None and not args.registry.strip():
+        raise CommandError("registry path is empty (leave --registry out for the default registry)")
     summary = run_crawl(args.registry, args.out, loopback=args.loopback, warc=not args.no_warc,
-                        overrides=overrides)
+                        overrides=overrides, redis_url=args.redis, crawl_id=args.crawl_id, worker=args.worker)
     return print_crawl_report(summary)

@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     lint.add_argument("file", nargs="?", default=None, metavar="FILE",
                       help="registry file (default: registry/portals.jsonl shipped with the harvester)")
     lint.add_argument("--quiet", "-q", action="store_true", help="print errors only, no warnings")
+    lint.add_argument("--resolve", action="store_true",
+                      help="also resolve every host name (DNS) and flag names resolving to private addresses")
     conv = sub.add_parser("convert", help="convert an observation CSV (portals-observed.csv) to a registry")
     conv.add_argument("src", metavar="SRC", help="observation list, UTF-8 CSV (../shared/registry/portals-observed.csv)")
     conv.add_argument("dst", metavar="DST", help="registry file to write (JSON Lines); replaced if it exists")
@@ -48,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
                 print(i)
         print(f"wrote {len(rows)} portals to {args.dst} ({n_err} errors)")
         return 1 if n_err else 0
-    file = args.file or str(registry.DEFAULT_REGISTRY)
+    file = args.file if args.file is not None else str(registry.DEFAULT_REGISTRY)
     try:
-        issues = registry.lint_registry(file)
+        issues = registry.lint_registry(file, resolve_names=args.resolve)
     except registry.RegistryError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:

@@ -208,13 +208,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items()}
         req = Request(self.command, parts.path, query, headers, self.path)
         entry = sim._log(host, self.command, self.path, headers)
+        fault = sim.faults.next_fault(host, self.path) if parts.path != "/robots.txt" else None
+        if fault:
+            entry["fault"] = fault
+            if self._fail(fault, entry):
+                return
 
         if parts.path in portal.slow_paths:
             time.sleep(sim.slow_seconds)
         key = (host, parts.path)
-        if parts.path in portal.flaky_paths and key not in sim._flaked:
+        if fault == "500":
+            resp = Resp(500, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+        elif parts.path in portal.flaky_paths and key not in sim._flaked:
             sim._flaked.add(key)
             resp = Resp(500, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+        elif fault == "429":
+            resp = Resp(429, "<html><body><h1>429 Too Many Requests</h1></body></html>",
+                        headers={"Retry-After": str(sim.faults.retry_after)})
         else:
             try:
                 resp = portal.dispatch(req)
@@ -248,13 +258,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hdrs["Content-Encoding"] = "gzip"
             hdrs["Vary"] = "Accept-Encoding"
         chunked = portal.chunked and resp.status != 304
+        full_length = len(data)
+        if fault == "truncate":
+            data = data[: len(data) // 2]   # headers promise the whole body, half is sent
+            self.close_connection = True
         self.send_response(resp.status)
         for k, v in hdrs.items():
             self.send_header(k, v)
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(full_length if fault == "truncate" else len(data)))
         self.end_headers()
         if head or resp.status == 304:
             return
@@ -262,9 +276,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for i in range(0, len(data), 4096):
                 piece = data[i:i + 4096]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            self.wfile.write(b"0\r\n\r\n")
+            if fault != "truncate":
+                self.wfile.write(b"0\r\n\r\n")
         else:
             self.wfile.write(data)
+
+    def _fail(self, fault: str, entry: dict[str, Any]) -> bool:
+        """Connection-level faults (reset, hang): done here, True. Response faults: False."""
+        from harvester.sim import faults
+
+        sim: Simulator = self.server.sim  # type: ignore[attr-defined]
+        if fault not in ("reset", "hang"):
+            return False
+        if fault == "hang":
+            faults.hang(self.connection, sim.faults.hang)
+        else:
+            faults.reset(self.connection)
+        entry["status"] = None
+        self.close_connection = True
+        return True
 
 
 def deep_merge(base: dict, changes: dict) -> dict:

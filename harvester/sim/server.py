@@ -12,6 +12,7 @@ from typing import Any
 from harvester.sim import corpus
 from harvester.sim.attachments import AttachmentPortal
 from harvester.sim.base import Handler, SimPortal, SimReport, deep_merge
+from harvester.sim.faults import KINDS, FaultPlan
 from harvester.sim.foreign import ForeignSite
 from harvester.sim.gbk import GbkPortal
 from harvester.sim.hanweb import HanwebPortal
@@ -52,8 +53,12 @@ class Simulator:
     """Use `start_simulator()`; also a context manager (stops on exit)."""
 
     def __init__(self, base_ip_start: int = 2, port: int = 0, *, large_pages: int = 0,
-                 slow_seconds: float = 3.0, corpus_dir=corpus.CORPUS_DIR):
+                 slow_seconds: float = 3.0, corpus_dir=corpus.CORPUS_DIR, faults: float = 0.0,
+                 fault_seed: int = 0, fault_kinds: tuple[str, ...] = KINDS, fault_hang: float = 10.0,
+                 fault_retry_after: int = 1):
         self.corpus = corpus.load_corpus(corpus_dir)
+        # server-wide fault injection (harvester.sim.faults): `faults` is the share of requests that fail
+        self.faults = FaultPlan(faults, fault_seed, tuple(fault_kinds), fault_hang, fault_retry_after)
         self.slow_seconds = slow_seconds
         self.port = port
         self.request_log: list[dict[str, Any]] = []
@@ -235,7 +240,10 @@ class Simulator:
 
 
 def start_simulator(base_ip_start: int = 2, port: int = 0, *, large_pages: int = 0,
-                    slow_seconds: float = 3.0) -> Simulator:
+                    slow_seconds: float = 3.0, **fault_options: Any) -> Simulator:
     """Start serving; returns the running Simulator (stop it with .stop() or a `with` block).
-    Hosts: 127.0.0.{base_ip_start}… one per portal (see Simulator.portals), one shared port."""
-    return Simulator(base_ip_start, port, large_pages=large_pages, slow_seconds=slow_seconds).start()
+    Hosts: 127.0.0.{base_ip_start}… one per portal (see Simulator.portals), one shared port.
+    Fault injection (`harvester.sim.faults`): faults=0.1 makes 10 % of requests fail, decided by
+    fault_seed, host, path and attempt; fault_kinds, fault_hang, fault_retry_after (seconds) refine it."""
+    return Simulator(base_ip_start, port, large_pages=large_pages, slow_seconds=slow_seconds,
+                     **fault_options).start()
