@@ -404,12 +404,18 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
     with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
         index_path = os.path.join(tmp, "captures.jsonl")
 
+        # the registry portal each host was crawled for, as the crawl recorded it (our WARCs) or
+        # as the registry given says: records keep the agency-year ids the crawl gave them
+        host_agency: dict[str, str] = {}
+
         def refs() -> Iterator[CaptureRef]:
             for wf in files:
                 for kind, obj in _iter_file(wf, report):
                     if kind == "capture":
                         report.captures += 1
                         yield obj
+                    elif kind == "decision" and obj.agency:
+                        host_agency.setdefault(_host(obj.url), obj.agency)
 
         n_foreign = CaptureIndex.write(refs(), index_path)
         if not n_foreign:
@@ -422,7 +428,20 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
         foreign = index.refs[:n_foreign]
         if registry is None:
             registry = os.path.join(tmp, "registry.jsonl")
-            write_registry([_portal_row(foreign, index, report)], registry)
+            groups: dict[str | None, list[CaptureRef]] = {}
+            for ref in foreign:
+                groups.setdefault(host_agency.get(_host(ref.url)), []).append(ref)
+            rows = []
+            for agency, group in sorted(groups.items(), key=lambda kv: kv[0] or ""):
+                row = _portal_row(group, index, report)
+                rows.append({**row, "agency": agency or row["agency"]})
+            write_registry(rows, registry)
+        else:
+            from harvester.registry import load_registry
+
+            for portal in load_registry(registry):
+                for host in portal.allowed_hosts:
+                    host_agency[host.lower()] = portal.agency
         served_path = os.path.join(tmp, "served.json")
         handler = "harvester.warc.archive.ArchiveDownloadHandler"
         cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", registry, "--out", out, "--loopback",
@@ -457,13 +476,17 @@ def _replay_engine(files: list[WarcFile], out: str, report: ReplayReport, *, reg
         dump = RecordDump(os.path.join(out, "reports", "records.jsonl"))
         dump.load()
         before = set(dump.records)
-        for record in _by_content_rule(foreign, served["served"], before, report):
+        for record in _by_content_rule(foreign, served["served"], before, report, host_agency):
             dump.add(record)
         dump.write()
 
 
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
 def _by_content_rule(index: Iterable[CaptureRef], served: set[tuple[str, int]], known_ids: set[str],
-                     report: ReplayReport) -> Iterator[dict[str, Any]]:
+                     report: ReplayReport, host_agency: dict[str, str]) -> Iterator[dict[str, Any]]:
     """Records of captures the traversal never reached that pass the content rule."""
     from harvester.pipelines.parse import parse_item
     from harvester.spiders import pages
@@ -473,7 +496,10 @@ def _by_content_rule(index: Iterable[CaptureRef], served: set[tuple[str, int]], 
             continue
         attachment = pages.is_attachment_url(ref.url)
         stored = read_record_at(ref.path, ref.offset)
-        if not isinstance(stored, StoredResponse) or not stored.payload or stored.decode_error:
+        if isinstance(stored, StoredResponse) and stored.decode_error:
+            report.undecodable.append(f"{ref.url}: {stored.decode_error}")   # deduplicated at the end
+            continue
+        if not isinstance(stored, StoredResponse) or not stored.payload:
             continue
         html = _is_html(stored)
         if not (html or attachment):
@@ -485,7 +511,8 @@ def _by_content_rule(index: Iterable[CaptureRef], served: set[tuple[str, int]], 
             if not (title and pages.REPORT_TITLE.search(title)):
                 continue
         record = parse_item({"url": ref.url, "body": stored.payload, "content_type": ctype,
-                             "warc": ref.pointer().to_meta(), "detail_url": None})
+                             "warc": ref.pointer().to_meta(), "detail_url": None,
+                             "agency": host_agency.get(_host(ref.url))})
         if (record.get("id") and record["id"] not in known_ids and record.get("template") in ("2019", "2021")
                 and pages.is_report_title(record.get("title"))):
             known_ids.add(record["id"])

@@ -99,7 +99,9 @@ def package(out: str | os.PathLike, *, warc_dir: str | os.PathLike, dump: str | 
     description = description or (f"{len(rows)} report pages and every capture that led to them, from "
                                    f"{len(warcs)} WARC file(s) written by gov-nianbao-harvester")
     with tempfile.TemporaryDirectory(prefix="wacz-") as tmp:
-        cmd = [cli, "create", "-o", str(out), "--title", title or DEFAULT_TITLE, "--desc", description]
+        # written beside the target and renamed when whole: a failed run leaves no partial .wacz
+        partial = out.parent / f".{out.stem}.partial.wacz"
+        cmd = [cli, "create", "-o", str(partial), "--title", title or DEFAULT_TITLE, "--desc", description]
         if dump is not None:
             pages_path = pathlib.Path(tmp) / "pages.jsonl"
             write_pages(rows, pages_path)
@@ -116,10 +118,13 @@ def package(out: str | os.PathLike, *, warc_dir: str | os.PathLike, dump: str | 
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
+            partial.unlink(missing_ok=True)
             raise PackageError(f"wacz create failed: {exc}") from None
-    if proc.returncode != 0 or not out.exists():
+    if proc.returncode != 0 or not partial.exists():
+        partial.unlink(missing_ok=True)
         tail = (proc.stderr or proc.stdout).strip().splitlines()
         raise PackageError(f"wacz create failed: {tail[-1] if tail else f'exit {proc.returncode}'}")
+    os.replace(partial, out)
     return {"wacz": str(out), "warc_files": len(warcs), "pages": len(rows), "bytes": out.stat().st_size,
             "main_page": main["url"] if main else None, "crawl_log": crawl_log is not None}
 

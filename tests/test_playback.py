@@ -229,3 +229,17 @@ def test_rendered_capture_replays_in_pywb(crawled, wayback):
         served, _ = fetch(cap.url)
         played, headers = fetch(f"{wayback}/{timestamp(cap.pointer.warc_date)}id_/{cap.url}")
         assert played == served == cap.payload, cap.url
+
+
+def test_package_takes_a_crawl_folder_and_leaves_nothing_when_it_fails(crawled, tmp_path):
+    wacz = tmp_path / "folder.wacz"
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "package", "--out", str(wacz),
+                           "--warc", str(crawled["out"])], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with zipfile.ZipFile(wacz) as z:          # the crawl folder's WARCs, report pages and crawl log
+        assert any(n.startswith("archive/") for n in z.namelist()) and "logs/crawl.log" in z.namelist()
+    bad = tmp_path / "bad.wacz"
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "package", "--out", str(bad),
+                           "--warc", "/etc/hostname"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.wacz"]

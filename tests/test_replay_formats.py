@@ -88,7 +88,9 @@ def test_every_format_in_one_folder(sim_crawl, tmp_path):
         shutil.copy(FOREIGN / name, folder / name)
 
     replayed = tmp_path / "replayed"
-    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "replay", str(folder), "--out", str(replayed)],
+    # the registry the crawl ran with: its portals' agencies keep the agency-year ids of the crawl
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "replay", str(folder), "--out", str(replayed),
+                           "--registry", str(sim_crawl["registry"])],
                           cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = {r["source"]["url"]: r for r in map(json.loads, (replayed / "reports" / "records.jsonl")

@@ -7,7 +7,8 @@ from __future__ import annotations
 def register(sub) -> None:
     p = sub.add_parser("package", help="package WARC files and the report pages into a WACZ file")
     p.add_argument("--out", required=True, help="the .wacz file to write")
-    p.add_argument("--warc", default="out/crawl/warc", help="WARC folder or file (default: %(default)s)")
+    p.add_argument("--warc", default="out/crawl/warc",
+                   help="WARC folder or file, or a crawl's output folder (its warc/) (default: %(default)s)")
     p.add_argument("--dump", default=None,
                    help="records.jsonl whose report pages go into pages.jsonl "
                         "(default: ../reports/records.jsonl beside the WARC folder, when present)")
@@ -24,6 +25,8 @@ def run(args) -> int:
 
     from harvester.wacz import package
 
+    if os.path.isdir(os.path.join(args.warc, "warc")):     # a crawl's output folder: OUT/warc
+        args.warc = os.path.join(args.warc, "warc")
     dump = args.dump
     if dump is None:
         guess = os.path.join(os.path.dirname(os.path.abspath(args.warc)), "reports", "records.jsonl")
