@@ -56,6 +56,9 @@ for name in ("ITEM_PIPELINES", "SPIDER_MIDDLEWARES", "EXTENSIONS"):
     s.set(name, {}, priority="cmdline")
 s.set("SCHEDULER", "scrapy.core.scheduler.Scheduler", priority="cmdline")
 s.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")
+# plain Scrapy: its own resolver and download handlers (no address policy, no browser handler)
+s.set("TWISTED_DNS_RESOLVER", "scrapy.resolver.CachingThreadedResolver", priority="cmdline")
+s.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
 s.set("LOG_LEVEL", "WARNING", priority="cmdline")
 process = CrawlerProcess(s)
 crawler = process.create_crawler(FetchOnly)
@@ -144,6 +147,8 @@ def harvester_crawl(registry: pathlib.Path, out: pathlib.Path) -> dict:
         raise SystemExit(f"crawl failed: {proc.stderr[-2000:]}")
     data = json.loads((out / "crawl-stats.json").read_text(encoding="utf-8"))
     s, stats = data["summary"], data["stats"]
+    if not s["pages"]:
+        raise SystemExit(f"the harvester fetched nothing: {proc.stdout[-1500:]}{proc.stderr[-1500:]}")
     secs = float(stats.get("elapsed_time_seconds") or s["elapsed_s"])
     return {"pages": s["pages"], "records": s["records"], "seconds": secs, "pps": s["pages"] / secs,
             "warc_bytes": s["warc_bytes"], "cpu": cpu}
@@ -158,6 +163,8 @@ def fetch_only(urls: list[str], work: pathlib.Path) -> dict:
     if proc.returncode:
         raise SystemExit(f"fetch-only spider failed: {proc.stderr[-2000:]}")
     r = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not r["pages"]:
+        raise SystemExit(f"the fetch-only spider fetched nothing: {proc.stderr[-2000:]}")
     return {"pages": r["pages"], "seconds": r["seconds"], "pps": r["pages"] / r["seconds"], "cpu": cpu}
 
 
