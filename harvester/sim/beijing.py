@@ -31,9 +31,6 @@ class BeijingPortal(SimPortal):
         self.notice = (COL + "202112/t20211220_4000001.html", "关于做好2021年度政府信息公开工作年度报告编制发布工作的通知",
                        "2021-12-20")
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"{COL}202502/t20250201_{4100000 + n}.html"
 

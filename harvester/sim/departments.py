@@ -40,9 +40,6 @@ class DepartmentPortal(QueryAddressedPortal):
                           "2023-01-30")
         self.notice = ("/zwgk/col/c2013/content/post_3000.html", "关于报送2023年度政府信息公开工作年度报告的通知", "2023-12-01")
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"/zwgk/col/c2011/content/post_{4000 + n}.html"
 

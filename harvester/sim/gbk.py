@@ -42,9 +42,6 @@ class GbkPortal(SimPortal):
         self.notice = ("/xxgk/ndbg/202212/t20221205_80001.htm", "关于做好2022年度政府信息公开工作年度报告报告格式的通知",
                        "2022-12-05")
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"/xxgk/ndbg/202502/t20250201_{90000 + n}.htm"
 

@@ -34,9 +34,6 @@ class GkmlptPortal(SimPortal):
             "/gkmlpt/content/8/8400/post_8400003.html": ("广州住房公积金管理中心2023年年度报告", "2024-03-20"),
         }
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"/gkmlpt/content/9/99{n:02d}/post_99{n:02d}000.html"
 

@@ -28,9 +28,6 @@ class ScriptedPortal(SimPortal):
                       "/xxgk/nbzl/202201/c0ffee02.shtml": ("一图读懂杭州市西湖区人民政府2021年政府信息公开工作年度报告",
                                                            "2022-01-28")}
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"/xxgk/nbzl/202502/d{n:07d}.shtml"
 

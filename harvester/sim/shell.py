@@ -30,9 +30,6 @@ class ShellPortal(SimPortal):
         self.add(SimReport(s.doc("001_99990898297ce98c"), "/xxgk/zfxxgknb/nianbao/2024/01/30/content_61002.html",
                            "page", "2024-01-30"))
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"/xxgk/zfxxgknb/nianbao/2025/02/01/content_{70000 + n}.html"
 

@@ -25,9 +25,6 @@ class YearFormPortal(QueryAddressedPortal):
         self.explainer = ("/InfoPublic/Detail.aspx?id=20210220002", "《成都市武侯区人民政府2020年政府信息公开工作年度报告》解读",
                           "2021-02-20")
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"/InfoPublic/Detail.aspx?id=2025{n:07d}"
 

@@ -24,9 +24,6 @@ class YearModulePortal(QueryAddressedPortal):
         self.add(renamed(self.sim, "shuyang-fgj-2023", self.agency, f"{MODULE}?area={AREA}&fbtime=2023", "2024-01-18"))
         self.add(renamed(self.sim, "pingtan-2019", self.agency, f"{MODULE}?area={AREA}&fbtime=2019"))
 
-    def entry_paths(self) -> list[str]:
-        return ["/"]
-
     def new_report_path(self, doc, n: int) -> str:
         return f"{MODULE}?area={AREA}&fbtime={doc.gold.get('year')}"
 
