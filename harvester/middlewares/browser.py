@@ -173,7 +173,6 @@ class BrowserMiddleware:
         writer = self.writer
         if writer is None:
             return None
-        from harvester.warc.capture import pointer_meta
         from harvester.warc.writer import RequestData, ResponseData
 
         page_pointer = None
@@ -203,7 +202,7 @@ class BrowserMiddleware:
         dom = writer.write_resource(f"urn:dom:{url}", response.body, f"text/html; charset={response.encoding}",
                                     record_type="conversion",
                                     refers_to=page_pointer.record_id if page_pointer else None, refers_to_uri=url)
-        meta = pointer_meta(page_pointer) if page_pointer else {}
+        meta = page_pointer.to_meta() if page_pointer else {}
         meta["rendered_dom_record_id"] = dom.record_id
         return meta
 

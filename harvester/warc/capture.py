@@ -462,11 +462,6 @@ class WarcCaptureMiddleware:
             self.stats.inc_value(key, count)
 
 
-def pointer_meta(pointer: WarcPointer) -> dict[str, Any]:
-    """``pointer.to_meta()``, for callers written before ``WarcPointer.to_meta`` existed."""
-    return pointer.to_meta()
-
-
 def _check_writable_dir(directory: str, what: str) -> None:
     try:
         os.makedirs(directory, exist_ok=True)
