@@ -65,6 +65,11 @@ def write_jsonl_atomic(path: str, objects: Iterable[dict[str, Any]], **dumps: An
     _write_atomic(path, (dumps_line(obj, **dumps) for obj in objects))
 
 
+def write_lines_atomic(path: str, lines: Iterable[str]) -> None:
+    """Lines already made by `dumps_line`, written like write_jsonl_atomic."""
+    _write_atomic(path, lines)
+
+
 def write_json_atomic(path: str, obj: Any) -> None:
     """One JSON document (indented), written like write_jsonl_atomic."""
     _write_atomic(path, [json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n"])

@@ -58,7 +58,7 @@ DEFAULT_REQUEST_HEADERS = {
 
 # Addresses, not spellings: every address a host resolves to is checked when connecting
 # (harvester.netpolicy); private ones only for portals whose hint allow_private is true.
-TWISTED_DNS_RESOLVER = "harvester.netpolicy.GuardedResolver"
+TWISTED_DNS_RESOLVER = "harvester.resolver.GuardedResolver"
 # Outputs of one callback processed in parallel. Scrapy starts this many asyncio tasks for every
 # response (default 100: measured 7 s of task creation per 2,000 pages); a list page yields ~20
 # requests and a report page one item, and items of different responses run in parallel anyway.

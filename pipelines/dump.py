@@ -35,10 +35,7 @@ import os
 import shutil
 from typing import Any
 
-from scrapy.exceptions import NotConfigured
-
-from harvester.outputfailure import NotStored
-from harvester.jsonl import Journal, OutputError, dumps_line, journal_path, read_jsonl, write_jsonl_atomic
+from harvester.jsonl import Journal, OutputError, dumps_line, journal_path, read_jsonl, write_lines_atomic
 from harvester.pipelines.parse import is_truncated
 
 logger = logging.getLogger(__name__)
@@ -102,6 +99,8 @@ class RecordDump:
         self.journal = Journal(journal_path(self.path), batch=sync_every, interval=sync_seconds,
                                on_durable=on_durable)
         self.records: dict[str, dict[str, Any]] = {}
+        self.lines: dict[str, str] = {}   # id -> its serialised line, made once by `add`
+        self.richness: dict[str, int] = {}   # id -> richness() of the held record, once asked
         self.previous: dict[str, dict[str, Any]] = {}   # as before this crawl job
         self.seen_this_run: set[str] = set()
         self.new = self.updated = self.recovered = self.unserialisable = self.kept_over_truncated = 0
@@ -168,8 +167,11 @@ class RecordDump:
         """Add or replace (and journal); False when an equal-or-richer record with this id came
         earlier in this run. OutputError when the journal cannot be written."""
         rid = record["id"]
-        if rid in self.seen_this_run and rid in self.records and richness(self.records[rid]) >= richness(record):
-            return False
+        if rid in self.seen_this_run and rid in self.records:   # counted only when two captures meet
+            if rid not in self.richness:
+                self.richness[rid] = richness(self.records[rid])
+            if self.richness[rid] >= richness(record):
+                return False
         held = self.records.get(rid)
         if held is not None and is_truncated(record) and not is_truncated(held):
             self.kept_over_truncated += 1      # a body cut short never replaces a whole capture's record
@@ -197,20 +199,26 @@ class RecordDump:
             self.journal.append(line, (key, rid))
         self._count(rid)
         self.records[rid] = record
+        self.lines[rid] = line
+        self.richness.pop(rid, None)
         self.seen_this_run.add(rid)
         return True
 
     def write(self) -> None:
         """The consolidated dump, sorted by id: parsing finishes in any order, the file does not."""
-        records = []
-        for rid, record in sorted(self.records.items()):
-            try:
-                dumps_line(record)
-            except (ValueError, TypeError, RecursionError) as exc:   # added without `add` (replay)
-                self.unserialisable += 1
-                record = self.records[rid] = minimal_record(record, exc)
-            records.append(record)
-        write_jsonl_atomic(self.path, records)
+        lines = []
+        for rid in sorted(self.records):
+            line = self.lines.get(rid)
+            if line is None:   # loaded, or put in `records` without `add`: serialised here, once
+                try:
+                    line = dumps_line(self.records[rid])
+                except (ValueError, TypeError, RecursionError) as exc:
+                    self.unserialisable += 1
+                    self.records[rid] = minimal_record(self.records[rid], exc)
+                    line = dumps_line(self.records[rid])
+                self.lines[rid] = line
+            lines.append(line)
+        write_lines_atomic(self.path, lines)
 
     def close(self) -> None:
         """Sync the journal and rewrite the consolidated dump (journal and base stay)."""
@@ -240,6 +248,7 @@ class DumpPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         from scrapy import signals
+        from scrapy.exceptions import NotConfigured
 
         from harvester.state import CrawlState
 
@@ -277,6 +286,8 @@ class DumpPipeline:
             self.state.trust_records(self.dump.records)
 
     def process_item(self, item, spider=None):
+        from harvester.outputfailure import NotStored   # Scrapy's; RecordDump (replay, merge) needs no Scrapy
+
         if self.failed:   # its request stays unfinished and is fetched again on resume
             raise NotStored()
         if item.get("unchanged"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harvester import netpolicy
+from harvester import resolver as guarded
 
 
 @pytest.mark.parametrize("spelling", ["127.1", "2130706433", "0x7f000001", "017700000001", "0x7f.1",
@@ -74,7 +75,7 @@ def test_resolver_filters_every_lookup_so_rebinding_cannot_reach_loopback():
     from twisted.internet import reactor
 
     policy = netpolicy.AddressPolicy()
-    resolver = netpolicy.GuardedResolver(reactor, cache_size=0)
+    resolver = guarded.GuardedResolver(reactor, cache_size=0)
     resolver.policy = policy
     resolver.original_resolver = _Rebinding([["93.184.216.34"], ["127.0.0.1", "93.184.216.34"], ["127.0.0.1"]])
     answers = []
@@ -98,7 +99,7 @@ def test_scope_middleware_fails_closed_without_the_guarded_resolver():
     from harvester.middlewares.scope import ScopeMiddleware
 
     http11 = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
-    ok = {"TWISTED_DNS_RESOLVER": "harvester.netpolicy.GuardedResolver",
+    ok = {"TWISTED_DNS_RESOLVER": "harvester.resolver.GuardedResolver",
           "DOWNLOAD_HANDLERS": {"http": http11, "https": http11}}
     assert ScopeMiddleware.from_crawler(get_crawler(settings_dict=ok))
     for bad in ({"TWISTED_DNS_RESOLVER": "scrapy.resolver.CachingThreadedResolver"},

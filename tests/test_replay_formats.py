@@ -1,8 +1,8 @@
 """`harvester replay` on every common format: the crawl's report pages re-stored the ways other tools
 store them — `Content-Encoding: br` in a WARC/1.0, `zstd` in an uncompressed WARC, ARC and ARC.gz
 (written here by hand: ARC v1 is a one-line header per record), a status line without reason
-text — in one folder with other tools' real files (tests/fixtures/foreign: ARC, wget, wpull,
-Webrecorder, a truncated file) and a capture whose br body is corrupt. Every report comes back
+text — in one folder with other tools' real files (tests/fixtures/foreign: ARC, Heritrix, wget,
+wpull, Webrecorder, a truncated file) and a capture whose br body is corrupt. Every report comes back
 with the crawl's values; the damaged file and the undecodable capture are named and counted; the
 exit status is 0 because something was replayed."""
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_every_format_in_one_folder(sim_crawl, tmp_path):
                b"\x00not brotli at all" * 20, gz=True, **{"Content-Encoding": "br"})
     for name in ("warcio-example.arc", "pywb-wget-1-14.warc.gz", "pywb-wpull.warc.gz",
                  "warcio-webrecorder-example.warc.gz", "pywb-missing-status-text.warc",
-                 "solrwayback-wget-truncated.warc.gz"):
+                 "solrwayback-wget-truncated.warc.gz", "heritrix-1-14-blackbook-first40.warc.gz"):
         shutil.copy(FOREIGN / name, folder / name)
 
     replayed = tmp_path / "replayed"
@@ -104,7 +104,7 @@ def test_every_format_in_one_folder(sim_crawl, tmp_path):
     stderr = proc.stderr
     assert "damaged: " in stderr and "solrwayback-wget-truncated.warc.gz" in stderr
     assert "undecodable: " in stderr and broken_url in stderr
-    for label, want in (("damaged files", 1), ("undecodable captures", 1), ("WARC files", 12)):
+    for label, want in (("damaged files", 1), ("undecodable captures", 1), ("WARC files", 13)):
         line = next(l for l in proc.stdout.splitlines() if l.startswith(label))
         assert int(line.split()[-1]) == want, (label, proc.stdout)
     assert "Traceback" not in stderr

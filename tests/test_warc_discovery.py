@@ -91,16 +91,13 @@ def test_crawl_log_has_a_line_per_fetch(sim_crawl):
     lines = [[c for c in l if c] for l in lines]
     assert all(len(l) == 12 for l in lines)
     fetched = [l for l in lines if int(l[1]) > 0]
-    # every Scrapy fetch; the browser's own fetches (the scripted portal's rendered page) are
-    # archived by harvester.middlewares.browser, outside the downloader, and not logged here
+    # every fetch: Scrapy's, and the browser's own (the scripted portal's rendered page and what
+    # it loaded), archived by harvester.middlewares.browser outside the downloader
+    assert len(fetched) == sum(1 for _, t, _, _ in rows if t in ("response", "revisit"))
     browser_host = sim_crawl["sim"].portal("scripted").host
-
-    def host(url: str) -> str:
-        return urlsplit(url).hostname or ""
-
-    logged = sum(1 for l in fetched if host(l[3]) != browser_host)
-    assert logged == sum(1 for _, t, h, _ in rows if t in ("response", "revisit")
-                         and host(h.get_header("WARC-Target-URI")) != browser_host)
+    by_browser = [l for l in fetched if "browser" in l[11].split(",")]
+    assert by_browser and all(urlsplit(l[3]).hostname == browser_host for l in by_browser)
+    assert any(l[4].endswith("E") and l[5] != "-" for l in by_browser), "the page's own loads: an embed hop"
     for l in fetched:
         assert l[9] in digests[l[3]], l
         assert l[8].split("+")[1].isdigit()

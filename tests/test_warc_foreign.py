@@ -1,5 +1,5 @@
 """The reader on files other tools wrote (tests/fixtures/foreign, provenance in its README): ARC and
-ARC.gz, WARC/1.0 from wget, wpull, Webrecorder and warcprox, a status line without reason text,
+ARC.gz, WARC/0.17 from Heritrix, WARC/1.0 from wget, wpull, Webrecorder and warcprox, a status line without reason text,
 brotli bodies, chunked framing kept, a truncated file; and zstd bodies."""
 from __future__ import annotations
 
@@ -67,6 +67,21 @@ def test_other_crawlers_warcs(name, tool):
     assert rs and all(r.status == 200 and b"Example Domain" in r.payload for r in rs)
     with gzip.open(FOREIGN / name) as fh:
         assert tool.encode() in fh.read(2000)
+
+
+def test_heritrix_warc_0_17_with_dns_and_metadata_records():
+    """Heritrix 1.14 (the Internet Archive's crawler): WARC/0.17, a dns: response, request and
+    Heritrix's own metadata records (via, hopsFromSeed, outlinks) around every capture."""
+    name = "heritrix-1-14-blackbook-first40.warc.gz"
+    with gzip.open(FOREIGN / name) as fh:
+        assert b"software: Heritrix" in fh.read(2000)
+    rs = responses(name)
+    assert any(r.url.startswith("dns:") for r in rs)
+    http = [r for r in rs if r.url.startswith("http")]
+    assert http and all(100 <= r.status < 600 for r in http)
+    assert any(r.url == "http://www.archive.org/robots.txt" and b"User-agent" in r.payload for r in http)
+    keys = [parse_line(l).urlkey for l in index_lines(FOREIGN / name)]
+    assert keys and "org,archive)/robots.txt" in keys
 
 
 def test_chunked_framing_kept_by_warcprox_is_undone():

@@ -176,6 +176,7 @@ class BrowserMiddleware:
         from harvester.warc.writer import RequestData, ResponseData
 
         page_pointer = None
+        log = self._crawl_log_for(request)
         for ex in session.exchanges:
             parts = urlsplit(ex.url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -194,6 +195,7 @@ class BrowserMiddleware:
                 self.stats.inc_value("render/write_errors")
                 continue
             self.stats.inc_value("render/exchanges")
+            log(ex, pointer)
             if ex.navigation and page_pointer is None and ex.url.split("#")[0] == response.url.split("#")[0]:
                 page_pointer = pointer
         if page_pointer is None:
@@ -205,6 +207,29 @@ class BrowserMiddleware:
         meta = page_pointer.to_meta() if page_pointer else {}
         meta["rendered_dom_record_id"] = dom.record_id
         return meta
+
+    def _crawl_log_for(self, request: Request):
+        """Writes a crawl.log line per browser fetch, through the capture middleware's log: the
+        page itself with the request's discovery path and via; what the page loaded one embed hop
+        (``E``) further, via the page. Annotated ``browser``."""
+        from harvester.warc.capture import WarcCaptureMiddleware
+        from harvester.warc.discovery import Discovery
+
+        capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
+        found = Discovery.of(request)
+
+        def log(ex: Exchange, pointer) -> None:
+            if capture is None:
+                return
+            page = ex.navigation and ex.url.split("#")[0] == request.url.split("#")[0]
+            ctype = next((v for n, v in ex.response_headers if n.lower() == "content-type"), b"")
+            mime = ctype.decode("latin-1").split(";", 1)[0].strip().lower() or None
+            capture.log_line(status=ex.status, size=len(ex.body), url=ex.url.split("#", 1)[0],
+                             path=found.path if page else found.path + "E",
+                             via=found.via if page else request.url, mime=mime, duration_s=None,
+                             digest=pointer.payload_digest, source=request.meta.get("portal"),
+                             annotations=["browser"])
+        return log
 
     # --- the browser -----------------------------------------------------------------------------
     def _allowed_hosts(self, request: Request) -> frozenset[str]:

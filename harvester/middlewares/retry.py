@@ -20,7 +20,8 @@ from time import monotonic
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from harvester.netpolicy import LOOKUP_ERRORS, POLICY
+from harvester.netpolicy import POLICY
+from harvester.resolver import LOOKUP_ERRORS
 
 logger = logging.getLogger(__name__)
 

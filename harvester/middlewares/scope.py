@@ -2,7 +2,7 @@
 
 Two checks of one rule (`harvester.netpolicy`): here, before any request, a host *spelled* as a
 private address (``localhost``, ``127.1``, ``0x7f000001``, ``[::ffff:127.0.0.1]`` …); and at
-connection time, in `netpolicy.GuardedResolver`, every address a DNS name resolves to. This
+connection time, in `harvester.resolver.GuardedResolver`, every address a DNS name resolves to. This
 middleware tells that resolver which hosts may be private (portals with ``allow_private``) and
 turns its refusals into counted, unretried `IgnoreRequest`s.
 """
@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from harvester.netpolicy import LOOKUP_ERRORS, POLICY, is_private_host, unguarded_handlers
+from harvester.netpolicy import POLICY, is_private_host
+from harvester.resolver import LOOKUP_ERRORS, unguarded_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,9 @@ class ScopeMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         bypass = unguarded_handlers(crawler.settings)
-        if bypass or crawler.settings.get("TWISTED_DNS_RESOLVER") != "harvester.netpolicy.GuardedResolver":
+        if bypass or crawler.settings.get("TWISTED_DNS_RESOLVER") != "harvester.resolver.GuardedResolver":
             # fail closed: without the resolver's check, a DNS name could reach a private address
-            raise RuntimeError("the address policy needs TWISTED_DNS_RESOLVER = harvester.netpolicy.GuardedResolver "
+            raise RuntimeError("the address policy needs TWISTED_DNS_RESOLVER = harvester.resolver.GuardedResolver "
                                f"and Twisted download handlers; got {bypass or crawler.settings.get('TWISTED_DNS_RESOLVER')}")
         mw = cls(crawler)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)

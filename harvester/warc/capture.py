@@ -394,13 +394,19 @@ class WarcCaptureMiddleware:
         if response is not None:
             ctype = response.headers.get(b"Content-Type")
             mime = ctype.decode("latin-1").split(";", 1)[0].strip().lower() if ctype else None
+        self.log_line(status=status if status is not None else int(response.status), url=request.url,
+                      size=len(response.body) if response is not None else None, path=found.path, via=found.via,
+                      mime=mime, duration_s=request.meta.get("download_latency"),
+                      digest=pointer.payload_digest if pointer else None, source=request.meta.get("portal"),
+                      annotations=notes)
+
+    def log_line(self, **fields: Any) -> None:
+        """One crawl.log line (``CrawlLog.write``'s fields), also for fetches made outside the
+        downloader (the browser's); a log that cannot be written is closed, the crawl goes on."""
+        if self.crawl_log is None:
+            return
         try:
-            self.crawl_log.write(
-                status=status if status is not None else int(response.status), url=request.url,
-                size=len(response.body) if response is not None else None, path=found.path, via=found.via,
-                mime=mime, duration_s=request.meta.get("download_latency"),
-                digest=pointer.payload_digest if pointer else None, source=request.meta.get("portal"),
-                annotations=notes)
+            self.crawl_log.write(**fields)
         except OSError as exc:
             logger.error("crawl log: cannot write %s: %s", self.crawl_log.path, exc)
             self.crawl_log.close()

@@ -29,13 +29,13 @@ import os
 from dataclasses import dataclass
 from typing import IO, Callable, Iterable, Iterator
 
-import surt as surt_lib
-
 __all__ = ["CdxjEntry", "surt", "format_line", "parse_line", "read_cdxj", "sort_cdxj", "merge_into"]
 
 
 def surt(url: str) -> str:
     """pywb's url key: ``http://www.Example.gov.cn:8080/a/B?b=2&a=1`` → ``cn,gov,example:8080)/a/b?a=1&b=2``."""
+    import surt as surt_lib   # here, not above: it pulls in tldextract and requests (0.08 s), which
+                              # replay's reading side and the parser workers never need
     try:
         return surt_lib.surt(url)
     except Exception:  # noqa: BLE001 - pywb falls back to the url itself (urn:…)

@@ -8,8 +8,8 @@ Columns (space-separated; ``-`` when empty):
     (-2 connection failed, -3 connection lost, -4 timeout, -5 other failure)
  3. size: bytes of the body as received
  4. URL
- 5. discovery path from the entry page: one letter per hop (``L`` link, ``R`` redirect), ``-``
-    for an entry page (Heritrix's hop path)
+ 5. discovery path from the entry page: one letter per hop (``L`` link, ``R`` redirect, ``E`` a
+    resource the browser loaded for a rendered page), ``-`` for an entry page (Heritrix's hop path)
  6. via: the page (or redirecting URL) that led to it
  7. MIME type (Content-Type without parameters)
  8. worker: ``#000`` (Scrapy has one reactor thread; kept for tools that parse the column)
@@ -17,9 +17,10 @@ Columns (space-separated; ``-`` when empty):
 10. payload digest (``sha1:`` base32, as in the WARC)
 11. source: the portal (registry index) the fetch belongs to
 12. annotations, comma-separated: ``Nt`` (tries, when more than one), ``truncated:length``,
-    ``revisit:server-not-modified`` / ``revisit:identical-payload-digest``, ``err:ExceptionName``
+    ``revisit:server-not-modified`` / ``revisit:identical-payload-digest``, ``err:ExceptionName``,
+    ``browser`` (fetched by Chromium for a rendered page, not by Scrapy's downloader)
 
-Written by ``WarcCaptureMiddleware`` (setting ``WARC_CRAWL_LOG``; default ``crawl.log`` beside the
+Written by ``WarcCaptureMiddleware`` (and, through it, by the browser middleware; setting ``WARC_CRAWL_LOG``; default ``crawl.log`` beside the
 CDXJ index). Appended and flushed per line, so a killed crawl keeps what it logged.
 """
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html as htmlmod
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
@@ -71,6 +72,8 @@ class GenericPage:
     family = "generic"
     # A registry `cms` hint naming this family (matched case-insensitively against the hint).
     hint = re.compile(r"^generic$", re.I)
+    _anchor_cache: list[tuple[Any, str, str]] | None = None   # set per page on first use
+    _link_cache: list[Link] | None = None
 
     def __init__(self, url: str, text: str, route: str | None = None):
         self.url = url
@@ -86,15 +89,25 @@ class GenericPage:
         return True
 
     # --- fields ----------------------------------------------------------------------------------
-    def _anchors(self):
-        for a in self.root.iter("a"):
-            href = (a.get("href") or "").strip()
-            if not href or href.startswith(("javascript:", "mailto:", "tel:")):
-                continue
-            text = tidy(a.get("title") if len(tidy(a.text_content())) < 4 and a.get("title") else a.text_content())
-            yield a, href, text or tidy(a.get("title"))
+    def _anchors(self) -> list[tuple[Any, str, str]]:
+        """(element, href, text) of every followable anchor; read once per page (a report page is
+        asked for its links by several questions: list or report, attachments)."""
+        if self._anchor_cache is None:
+            out = []
+            for a in self.root.iter("a"):
+                href = (a.get("href") or "").strip()
+                if not href or href.startswith(("javascript:", "mailto:", "tel:")):
+                    continue
+                content = tidy(a.text_content())
+                title = a.get("title")
+                text = tidy(title) if len(content) < 4 and title else content
+                out.append((a, href, text or tidy(title)))
+            self._anchor_cache = out
+        return self._anchor_cache
 
     def links(self) -> list[Link]:
+        if self._link_cache is not None:
+            return list(self._link_cache)
         out = []
         for _, href, text in self._anchors():
             if href.startswith("#"):
@@ -106,7 +119,8 @@ class GenericPage:
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
             out.append(Link(url, text))
-        return out
+        self._link_cache = out
+        return list(out)
 
     def hash_routes(self) -> list[Link]:
         """Links to hash routes of this same page (`#2845`, `index#2845`): (route id, text)."""
