@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import resource
 import shutil
@@ -228,7 +229,8 @@ def main() -> None:
         write_registry([row], registry)
         print(f"large portal: {portal.n_lists} list pages + {portal.n_details} report pages, served by {server}")
         print(f"{'run':<46}{'pages':>7}{'records':>9}{'seconds':>9}{'pages/s':>9}{'CPU s':>8}")
-        ratios, cpu_ratios, bounds = [], [], []
+        ratios, cpu_ratios, bounds, ceilings = [], [], [], []
+        cores = os.cpu_count() or 1
         for n in range(1, args.rounds + 1):
             plain = fetch_only(urls, tmp)
             full = harvester_crawl(registry, tmp / "out")
@@ -237,6 +239,11 @@ def main() -> None:
             # the best the crawl can do: fetching (plain spider) or parsing (pool alone), the slower
             bounds.append(max(plain["seconds"], alone["seconds"]) / full["seconds"])
             cpu_ratios.append(full["cpu"] / plain["cpu"])
+            # the CPU ceiling on this machine: fetching costs at least what the plain spider spent,
+            # parsing at least what the pool alone spent (its workers busy on every core), and
+            # both share the same cores; no crawl that parses can be faster than that
+            parse_cpu = alone["seconds"] * alone["workers"]
+            ceilings.append(plain["pages"] / ((plain["cpu"] + parse_cpu) / cores) / plain["pps"])
             print(f"{f'round {n}: plain Scrapy, fetch only':<46}{plain['pages']:>7}{'-':>9}"
                   f"{plain['seconds']:>9.2f}{plain['pps']:>9.1f}{plain['cpu']:>8.1f}")
             print(f"{f'round {n}: harvester (WARC + parse + dump)':<46}{full['pages']:>7}{full['records']:>9}"
@@ -248,6 +255,10 @@ def main() -> None:
               f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
         print(f"harvester time vs its bound max(fetch only, parse alone): median {statistics.median(bounds):.2f} "
               f"(rounds: {', '.join(f'{r:.2f}' for r in bounds)})")
+        print(f"ceiling on {cores} cores for any crawl that also parses (plain's fetch CPU + the pool's parse CPU, "
+              f"shared): median {statistics.median(ceilings):.2f} x plain "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in ceilings)}); harvester / ceiling: median "
+              f"{statistics.median(ratios) / statistics.median(ceilings):.2f}")
         print(f"CPU seconds of the crawl process, harvester / plain fetch-only: median "
               f"{statistics.median(cpu_ratios):.2f} (discovery, WARC, journals; parse workers not all counted)")
     finally:

@@ -36,10 +36,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 
-from harvester.registry import Portal, load_registry
+from harvester.registry import Portal, RegistryError, load_registry
 from harvester.spiders import pages
 from harvester.state import crawl_state
 
@@ -65,7 +65,13 @@ class DiscoverySpider(scrapy.Spider):
 
     def __init__(self, registry: str | None = None, portals: list[Portal] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.portals: list[Portal] = portals if portals is not None else load_registry(registry)
+        # a registry that cannot be read (scrapy crawl / scrapyd: `harvester crawl` checks it first)
+        # is one error line and the close reason `registry_error` in start(), not a traceback
+        self.registry_error: str | None = None
+        try:
+            self.portals: list[Portal] = portals if portals is not None else load_registry(registry)
+        except RegistryError as exc:
+            self.registry_error, self.portals = str(exc), []
         # host → (portal index, allow_private); the first portal naming a host owns it
         self.scope: dict[str, tuple[int, bool]] = {}
         for i, p in enumerate(self.portals):
@@ -94,6 +100,9 @@ class DiscoverySpider(scrapy.Spider):
 
     # --- start -------------------------------------------------------------------------------------
     async def start(self):
+        if self.registry_error:
+            logger.error("registry: %s", self.registry_error)
+            raise CloseSpider("registry_error")
         for i, portal in enumerate(self.portals):
             for url in portal.entry_urls:
                 # a hash-routed column (…/index#2845): the route is read by the page object

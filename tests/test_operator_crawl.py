@@ -146,6 +146,18 @@ def test_scrapy_crawl_with_default_output_and_feed_export(sim, tmp_path):
     assert json.loads((out / "run-summary.json").read_text(encoding="utf-8"))["status"] == "ok"
 
 
+def test_scrapy_crawl_with_an_unreadable_registry_is_one_error_line(tmp_path):
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "harvester.settings"}
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "discovery", "-a",
+                           f"registry={tmp_path / 'missing.jsonl'}", "-s", "LOG_LEVEL=INFO"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=CRAWL_TIMEOUT)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    errors = [l for l in proc.stderr.splitlines() if " ERROR: " in l]
+    assert len(errors) == 1 and "missing.jsonl: no such file" in errors[0], proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "crawl" / "run-summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] != "ok" and "registry_error" in json.dumps(summary), summary
+
+
 def test_replay_reads_a_crawl_folder(sim_crawl, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harvester.cli", "replay", str(sim_crawl["out"]),
                            "--out", str(tmp_path / "r"), "-q"],
