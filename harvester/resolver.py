@@ -26,8 +26,8 @@ except ImportError:     # Scrapy < 2.19
     LOOKUP_ERRORS = (DNSLookupError,)
 
 # Download handlers that connect through the reactor's name resolver (so through GuardedResolver).
-# The lazy Playwright handler sends every request that is not rendered through HTTP11; a rendered
-# page's own subrequests are resolved by Chromium (README: what the address policy does not cover).
+# The lazy Playwright handler sends every request that is not rendered through HTTP11; what Chromium
+# fetches for a rendered page it resolves itself, so BrowserMiddleware.address_allowed checks it.
 # The archive handler of `harvester replay` reads WARC files and opens no connection at all.
 GUARDED_HANDLERS = {"scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
                     "scrapy.core.downloader.handlers.http2.H2DownloadHandler",

@@ -48,6 +48,28 @@ def test_dns_name_resolving_to_loopback_needs_allow_private(tmp_path, allow_priv
             assert stats.get("retry/count", 0) == 0       # a refusal is not retried
 
 
+def test_the_browser_resolves_before_chromium_connects():
+    """Chromium resolves names itself, past the crawl's resolver (a rendered page's host was
+    fetched by Scrapy first, but its other hosts and a rebinding name were not): the browser
+    middleware resolves every host it lets Chromium reach and refuses private addresses."""
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    from harvester.middlewares.browser import BrowserMiddleware
+
+    name = _loopback_name()
+    mw = BrowserMiddleware(get_crawler(settings_dict={"WARC_ENABLED": False}))
+    try:
+        assert asyncio.run(mw.address_allowed(name)) is False            # resolves to loopback
+        assert asyncio.run(mw.address_allowed("0x7f000001")) is False    # a loopback spelling
+        assert asyncio.run(mw.address_allowed("93.184.216.34")) is True  # a public literal: no lookup
+        netpolicy.POLICY.allow_private([name])                          # the portal's allow_private
+        assert asyncio.run(mw.address_allowed(name)) is True
+    finally:
+        netpolicy.POLICY.reset()
+
+
 @pytest.mark.parametrize("spelling", ["127.1", "2130706433", "0x7f000001", "017700000001", "localhost"])
 def test_numeric_loopback_is_refused_even_when_the_registry_is_bypassed(tmp_path, spelling):
     """The spider is given the portal directly (no lint): the scope check refuses the spelling and,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -132,6 +133,7 @@ class BrowserMiddleware:
         self.warc_settings = s if s.getbool("WARC_ENABLED") else None
         self._writer = None
         self.sessions: dict[int, Session] = {}
+        self.address_verdicts: dict[str, bool] = {}   # host → may Chromium connect to it
 
     @classmethod
     def from_crawler(cls, crawler) -> "BrowserMiddleware":
@@ -281,13 +283,45 @@ class BrowserMiddleware:
     def _router(self, session: Session):
         async def route(route, pw_request) -> None:
             host = (urlsplit(pw_request.url).hostname or "").lower()
-            if pw_request.resource_type in BLOCKED_RESOURCES or (
-                    urlsplit(pw_request.url).scheme in ("http", "https") and host not in session.allowed_hosts):
+            web = urlsplit(pw_request.url).scheme in ("http", "https")
+            if pw_request.resource_type in BLOCKED_RESOURCES or (web and host not in session.allowed_hosts):
                 self.stats.inc_value("render/blocked")
                 await route.abort()
                 return
+            if web and not await self.address_allowed(host):
+                self.stats.inc_value("render/refused_private")
+                await route.abort("addressunreachable")
+                return
             await route.fallback()
         return route
+
+    async def address_allowed(self, host: str) -> bool:
+        """The address policy (`harvester.netpolicy`) for what Chromium fetches: it resolves names
+        itself, past the crawl's GuardedResolver, so a host is resolved here first and refused
+        when any of its addresses is private (unless its portal says allow_private). A name that
+        does not resolve is refused too: fail closed. Judged once per host per crawl."""
+        from harvester.netpolicy import POLICY, ip_literal, is_private_host, is_private_ip
+
+        if POLICY.private_allowed(host):
+            return True
+        verdict = self.address_verdicts.get(host)
+        if verdict is None:
+            if is_private_host(host):
+                verdict = False
+            elif ip_literal(host) is not None:
+                verdict = True
+            else:
+                try:
+                    infos = await asyncio.get_running_loop().getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+                    addresses = {info[4][0].split("%", 1)[0] for info in infos}
+                    verdict = bool(addresses) and not any(is_private_ip(a) for a in addresses)
+                except (OSError, UnicodeError):
+                    verdict = False
+            if not verdict:
+                logger.warning("render: %s refused by address policy (a private address, or it does not "
+                               "resolve; no allow_private hint)", host)
+            self.address_verdicts[host] = verdict
+        return verdict
 
     async def _record(self, pw_response, session: Session) -> None:
         try:
