@@ -26,6 +26,15 @@ from harvester.errors import CommandError
 from harvester.registry import RegistryError, read_registry
 
 
+class CrawlInterrupted(Exception):
+    """A second SIGINT/SIGTERM forced the crawl down before it could close: no summary, but
+    nothing lost (the journals hold every record and request); the same command resumes."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
 class CrawlError(CommandError):
     """The crawl could not run or produced nothing; one line."""
 
@@ -272,6 +281,12 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
                 raise CrawlError(f"cannot merge the workers' outputs in {out}: {exc.strerror or exc}") from None
     progress = crawler.get_extension(CrawlProgress)
     summary = progress.summary if progress is not None else None
+    if summary is None and progress is not None and progress.stop_signal is not None:
+        name = signal.Signals(progress.stop_signal).name
+        raise CrawlInterrupted(progress.stop_signal, (
+            f"forced shutdown ({name} again while stopping): no run summary; every record parsed so far "
+            f"is in {out / 'reports'} (the dump's journal) and the requests not finished are in "
+            f"{out / 'job'}; the same command resumes"))
     if summary is None:
         raise CrawlError("the crawl stopped before its summary was written (forced shutdown? see the log above)")
     if skipped or redis_url:

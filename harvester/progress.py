@@ -181,6 +181,16 @@ class CrawlProgress:
                 f"{rate:.1f} pages/s, elapsed {_clock(elapsed)}, ETA {eta}")
         return text, (n_done / total if total else 0.0)
 
+    def say(self, text: str) -> None:
+        """One line on the progress stream, whatever the mode (even off: it answers the operator)."""
+        try:
+            if self._bar_shown:
+                self.stream.write("\r\033[K")
+            self.stream.write(f"[harvester] {dt.datetime.now().strftime('%H:%M:%S')} {text}\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
     def show(self, final: bool = False) -> None:
         text, fraction = self.progress_line()
         try:
@@ -220,6 +230,10 @@ class CrawlProgress:
             def noted(n, frame, previous=previous):
                 if self.stop_signal is None:
                     self.stop_signal = n
+                    from twisted.internet import reactor   # written from the reactor, not the handler
+
+                    reactor.callFromThread(self.say, f"{signal.Signals(n).name}: stopping after the requests in "
+                                                     f"flight (send it again to force; the same command resumes)")
                 if callable(previous):
                     previous(n, frame)
                 elif previous == signal.SIG_DFL:

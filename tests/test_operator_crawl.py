@@ -125,6 +125,56 @@ def test_stopped_crawl_exits_128_plus_signal_and_says_interrupted(large_sim, tmp
     assert served < 400, "the crawl was not stopped early"
 
 
+def test_a_second_sigint_forces_the_stop_and_the_same_command_resumes(tmp_path):
+    """Ctrl-C, then Ctrl-C again while the crawl waits for a slow page: Scrapy stops the reactor
+    without closing the spider, so there is no summary; the exit is 130 with one line saying so,
+    and the journals let the same command finish the job."""
+    import threading
+
+    from harvester.registry import write_registry
+    from harvester.sim import start_simulator
+
+    with start_simulator(base_ip_start=140, large_pages=120, slow_seconds=90) as sim:
+        large = sim.portal("large")
+        slow = large.detail_path(3)
+        large.slow_paths.add(slow)           # holds the graceful stop: it waits for this download
+        registry = tmp_path / "registry.jsonl"
+        write_registry([large.registry_row()], registry)
+        out = tmp_path / "out"
+        cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry), "--out", str(out),
+               "--loopback", "-s", "LOG_LEVEL=WARNING"]
+        proc = subprocess.Popen(cmd + ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=0.05"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stderr_lines: list[str] = []
+        reader = threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda: any(e["path"] == slow for e in sim.request_log) or proc.poll() is not None,
+                     cap=300, what="the slow page to be requested")
+            assert proc.poll() is None, "".join(stderr_lines)[-3000:]
+            proc.send_signal(signal.SIGINT)
+            wait_for(lambda: any("stopping after the requests in flight" in l for l in stderr_lines)
+                     or proc.poll() is not None, cap=300, what="the graceful stop to begin")
+            assert proc.poll() is None, "".join(stderr_lines)[-3000:]
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=CRAWL_TIMEOUT)
+            reader.join(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        stderr = "".join(stderr_lines)
+        assert proc.returncode == 130, stderr[-3000:]
+        assert "Traceback" not in stderr, stderr[-3000:]
+        assert "forced shutdown" in stderr.strip().splitlines()[-1] and "the same command resumes" in stderr
+        large.slow_paths.discard(slow)
+        again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "resumed: requests seen before" in again.stdout
+        records = lines(out / "reports" / "records.jsonl")
+        assert {e["url"] for e in large.expected()} == {r["source"]["url"] for r in records}
+
+
 def test_scrapy_crawl_with_default_output_and_feed_export(sim, tmp_path):
     registry = tmp_path / "registry.jsonl"
     sim.write_registry(registry)

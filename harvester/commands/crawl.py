@@ -3,6 +3,8 @@
 stderr, print a summary (this run, the folder, per portal) and where the output went."""
 from __future__ import annotations
 
+import sys
+
 
 def register(sub) -> None:
     p = sub.add_parser("crawl", help="crawl the portals of a registry into WARC files and a JSONL dump",
@@ -26,7 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from harvester.crawl import parse_setting_overrides, print_crawl_report, run_crawl
+    from harvester.crawl import CrawlInterrupted, parse_setting_overrides, print_crawl_report, run_crawl
 
     from harvester.cli import CommandError
 
@@ -35,6 +37,10 @@ def run(args) -> int:
         raise CommandError("the output folder is --out, not -s OUTPUT_DIR")
     if args.registry is not None and not args.registry.strip():
         raise CommandError("registry path is empty (leave --registry out for the default registry)")
-    summary = run_crawl(args.registry, args.out, loopback=args.loopback, warc=not args.no_warc,
-                        overrides=overrides, redis_url=args.redis, crawl_id=args.crawl_id, worker=args.worker)
+    try:
+        summary = run_crawl(args.registry, args.out, loopback=args.loopback, warc=not args.no_warc,
+                            overrides=overrides, redis_url=args.redis, crawl_id=args.crawl_id, worker=args.worker)
+    except CrawlInterrupted as exc:
+        print(f"harvester crawl: {exc}", file=sys.stderr)
+        return exc.exit_code
     return print_crawl_report(summary)
