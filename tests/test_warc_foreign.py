@@ -1,5 +1,6 @@
 """The reader on files other tools wrote (tests/fixtures/foreign, provenance in its README): ARC and
-ARC.gz, WARC/0.17 from Heritrix, WARC/1.0 from wget, wpull, Webrecorder and warcprox, a status line without reason text,
+ARC.gz, WARC/0.17 from Heritrix, WARC/1.0 from wget, wpull, Webrecorder and warcprox, WARC/1.1
+from ArchiveWeb.page, a status line without reason text,
 brotli bodies, chunked framing kept, a truncated file; and zstd bodies."""
 from __future__ import annotations
 
@@ -82,6 +83,17 @@ def test_heritrix_warc_0_17_with_dns_and_metadata_records():
     assert any(r.url == "http://www.archive.org/robots.txt" and b"User-agent" in r.payload for r in http)
     keys = [parse_line(l).urlkey for l in index_lines(FOREIGN / name)]
     assert keys and "org,archive)/robots.txt" in keys
+
+
+def test_archivewebpage_capture_with_identical_payload_revisits():
+    """Webrecorder's ArchiveWeb.page (warcio.js 2.0.1, WARC/1.1): one response and six revisits of
+    other URLs with the same payload digest."""
+    name = "archivewebpage-0-9-8-example.warc.gz"
+    (r,) = responses(name)
+    assert r.url == "https://example.com/" and r.status == 200 and b"Example Domain" in r.payload
+    entries = [parse_line(l) for l in index_lines(FOREIGN / name)]
+    revisits = [e for e in entries if e.fields["rectype"] == "revisit"]
+    assert len(revisits) == 6 and len({e.fields["digest"] for e in entries}) == 1   # one payload, sha-256
 
 
 def test_chunked_framing_kept_by_warcprox_is_undone():

@@ -31,7 +31,7 @@ def _members_view(data: bytes) -> list[tuple[int, int, str, str]]:
             for m in gzip_members(io.BytesIO(data))]
 
 
-@pytest.mark.parametrize("name", ["heritrix-1-14-blackbook-first40.warc.gz", "pywb-dupes.warc.gz", "pywb-wget-1-14.warc.gz", "pywb-wpull.warc.gz",
+@pytest.mark.parametrize("name", ["heritrix-1-14-blackbook-first40.warc.gz", "archivewebpage-0-9-8-example.warc.gz", "pywb-dupes.warc.gz", "pywb-wget-1-14.warc.gz", "pywb-wpull.warc.gz",
                                   "solrwayback-wget-brotli.warc.gz", "warcio-webrecorder-example.warc.gz"])
 def test_agrees_with_warcio_on_other_tools_files(name):
     data = (FOREIGN / name).read_bytes()
