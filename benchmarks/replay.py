@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import pathlib
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,26 +37,31 @@ PEAK = ("import re, resource, sys; from harvester.cli import main; rc = main(sys
         "print('PEAK', hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
 
 
-def run_replay(args: list[str]) -> tuple[float, int, int, int, str]:
-    """(seconds, records in the dump, peak RSS KiB of replay, of its largest child, stdout)."""
+def run_replay(args: list[str]) -> tuple[float, int, int, int, str, float]:
+    """(seconds, records in the dump, peak RSS KiB of replay, of its largest child, stdout, CPU
+    seconds of replay and its workers)."""
     out = pathlib.Path(args[args.index("--out") + 1])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", PEAK, "replay", "-q", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=7200)
     seconds = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode:
         raise SystemExit(f"replay failed: {proc.stderr[-2000:]}")
     peak = next(l for l in proc.stderr.splitlines() if l.startswith("PEAK")).split()
     records = sum(1 for l in (out / "reports" / "records.jsonl").open(encoding="utf-8") if l.strip())
-    return seconds, records, int(peak[1]), int(peak[2]), proc.stdout
+    return seconds, records, int(peak[1]), int(peak[2]), proc.stdout, cpu
 
 
 def summary_value(stdout: str, label: str) -> int:
     return int(next(l for l in stdout.splitlines() if l.startswith(label)).split()[-1])
 
 
-def parser_rate(warc_dir: pathlib.Path, seconds: float) -> tuple[float, int]:
-    """The parser alone over the crawl's report captures (as replay hands them over), one core."""
+def parser_rate(warc_dir: pathlib.Path, seconds: float) -> tuple[float, int, float]:
+    """The parser alone over the crawl's report captures (as replay hands them over), one core:
+    (docs/s, report captures, CPU seconds per doc)."""
     from harvester.replay import ReplayReport, _first_record_info, _is_report, _iter_file, _job, parse_job
 
     jobs, waiting, report = [], {}, ReplayReport()
@@ -68,14 +74,14 @@ def parser_rate(warc_dir: pathlib.Path, seconds: float) -> tuple[float, int]:
             if _is_report(obj, capture, report) and capture.rectype == "response":
                 jobs.append(_job(obj, capture, capture))
     parse_job(jobs[0])   # warm-up: imports, OpenCC dictionaries
-    n, start = 0, time.perf_counter()
+    n, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         for job in jobs:
             parse_job(job)
             n += 1
             if time.perf_counter() - start >= seconds:
                 break
-    return n / (time.perf_counter() - start), len(jobs)
+    return n / (time.perf_counter() - start), len(jobs), (time.process_time() - cpu) / n
 
 
 def scaled_copy(src: list[pathlib.Path], dst: pathlib.Path, copies: int) -> int:
@@ -146,32 +152,36 @@ def main() -> None:
         print(f"large portal: {portal.n_lists} list pages + {portal.n_details} report pages; "
               f"{len(warcs)} WARC file(s), {nbytes / 1e6:.1f} MB; {crawled} records; {cores} cores")
 
-        rate, n_reports = parser_rate(crawl / "warc", args.parse_seconds)
+        rate, n_reports, parse_cpu = parser_rate(crawl / "warc", args.parse_seconds)
         target = 0.9 * rate * cores
         print(f"parser alone, one core: {rate:.1f} docs/s over the {n_reports} report captures; "
               f"target for replay: 0.9 x {rate:.1f} x {cores} = {target:.1f} records/s")
 
         rows = []
-        s, recs, peak, child, out = run_replay([str(crawl / "warc"), "--out", str(tmp / "r1")])
+        s, recs, peak, child, out, cpu = run_replay([str(crawl / "warc"), "--out", str(tmp / "r1")])
         parsed = summary_value(out, "reports replayed")
-        rows.append(("our WARC, recorded decisions", nbytes, parsed, s, peak, child, recs))
+        rows.append(("our WARC, recorded decisions", nbytes, parsed, s, peak, child, recs, cpu))
         big = tmp / "big"
         big_bytes = scaled_copy(warcs, big, args.scale)
-        s, recs, peak, child, out = run_replay([str(big), "--out", str(tmp / "r2")])
+        s, recs, peak, child, out, cpu = run_replay([str(big), "--out", str(tmp / "r2")])
         rows.append((f"the same x{args.scale} (new record ids)", big_bytes, summary_value(out, "reports replayed"),
-                     s, peak, child, recs))
-        s, recs, peak, child, out = run_replay([str(crawl / "warc"), "--out", str(tmp / "r3"), "--rerun"])
+                     s, peak, child, recs, cpu))
+        s, recs, peak, child, out, cpu = run_replay([str(crawl / "warc"), "--out", str(tmp / "r3"), "--rerun"])
         rows.append(("our WARC --rerun (crawl engine)", nbytes, summary_value(out, "reports replayed"),
-                     s, peak, child, recs))
+                     s, peak, child, recs, cpu))
         if wget_warc is not None and wget_warc.exists():
-            s, recs, peak, child, out = run_replay([str(wget_warc), "--out", str(tmp / "r4")])
+            s, recs, peak, child, out, cpu = run_replay([str(wget_warc), "--out", str(tmp / "r4")])
             rows.append(("foreign: GNU wget WARC (crawl engine)", wget_warc.stat().st_size,
-                         summary_value(out, "reports replayed"), s, peak, child, recs))
+                         summary_value(out, "reports replayed"), s, peak, child, recs, cpu))
+        # CPU per record against the parser's CPU per document: what replay spends beyond parsing,
+        # whatever else the machine runs (records/s needs idle cores to mean anything)
         print(f"{'run':<40}{'MB':>8}{'parsed':>8}{'s':>8}{'rec/s':>8}{'x target':>9}{'peak MB':>9}"
-              f"{'worker MB':>10}{'records':>8}")
-        for name, size, parsed, s, peak, child, recs in rows:
+              f"{'worker MB':>10}{'records':>8}{'CPU/rec':>9}")
+        for name, size, parsed, s, peak, child, recs, cpu in rows:
             print(f"{name:<40}{size / 1e6:>8.1f}{parsed:>8}{s:>8.1f}{parsed / s:>8.1f}{parsed / s / target:>9.2f}"
-                  f"{peak / 1024:>9.1f}{child / 1024:>10.1f}{recs:>8}")
+                  f"{peak / 1024:>9.1f}{child / 1024:>10.1f}{recs:>8}{cpu / max(parsed, 1) / parse_cpu:>8.2f}x")
+        print(f"CPU/rec: CPU seconds of replay and its workers per report parsed, over the parser's own "
+              f"({parse_cpu * 1000:.2f} ms/doc); 1.00 = nothing spent beyond parsing")
         print(f"memory: x{args.scale} archive / x1 archive = {rows[1][4] / rows[0][4]:.2f} (replay process peak RSS)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
