@@ -134,9 +134,16 @@ def _capture_ref(path: str, it, record) -> CaptureRef:
 def _iter_file(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any]]:
     """(kind, ref-or-decision) for every capture and decision record of one file, streaming:
     ("capture", CaptureRef) and ("decision", Decision). Damage is reported, never raised."""
-    if wf.decisions and wf.path.endswith(".gz"):
-        return _iter_members(wf, report)    # ours: one record per gzip member, walked fast
-    return _iter_records(wf, report)
+    try:
+        fh = open(wf.path, "rb")
+    except OSError as exc:
+        report.damaged.append(f"{wf.path}: unreadable: {exc.strerror}")
+        return
+    with fh:
+        if wf.decisions and wf.path.endswith(".gz"):
+            yield from _iter_members(wf, fh, report)    # ours: one record per gzip member, walked fast
+        else:
+            yield from _iter_records(wf, fh, report)
 
 
 def _wanted_capture(ref: CaptureRef) -> bool:
@@ -151,78 +158,68 @@ def _damaged(report: ReplayReport, path: str, exc: Exception) -> None:
                           f" records before it used")
 
 
-def _iter_members(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any]]:
+def _truncated(report: ReplayReport, path: str, offset: int) -> None:
+    report.damaged.append(f"{path}: damaged, truncated in the record at offset {offset}; records before it used")
+
+
+def _iter_members(wf: WarcFile, fh, report: ReplayReport) -> Iterator[tuple[str, Any]]:
     path = wf.path
     try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        report.damaged.append(f"{path}: unreadable: {exc.strerror}")
-        return
-    with fh:
-        try:
-            for m in gzip_members(fh):
-                if not m.whole:
-                    report.damaged.append(f"{path}: damaged, truncated in the record at offset {m.offset};"
-                                          f" records before it used")
-                    return
-                h, rtype = m.headers, m.headers.get("warc-type", "")
-                if rtype in ("response", "revisit", "resource", "conversion"):
-                    ref = CaptureRef(
-                        path=path, offset=m.offset, length=m.length, url=h.get("warc-target-uri", ""),
-                        warc_date=h.get("warc-date", ""), rectype=rtype,
-                        status=200 if rtype == "resource" else http_status(m.block_head),
-                        record_id=h.get("warc-record-id"), digest=h.get("warc-payload-digest"),
-                        refers_to=h.get("warc-refers-to"), refers_to_uri=h.get("warc-refers-to-target-uri"),
-                        refers_to_date=h.get("warc-refers-to-date"))
-                    if _wanted_capture(ref):
-                        yield "capture", ref
-                elif rtype == "metadata":
-                    decision = decision_of(parse_warc_fields(m.block_head),
-                                           capture_id=h.get("warc-concurrent-to", ""),
-                                           url=h.get("warc-target-uri", ""), refers_to=h.get("warc-refers-to"))
-                    if decision is not None:
-                        yield "decision", decision
-        except MemberError as exc:
-            _damaged(report, path, exc)
+        for m in gzip_members(fh):
+            if not m.whole:
+                _truncated(report, path, m.offset)
+                return
+            h, rtype = m.headers, m.headers.get("warc-type", "")
+            if rtype in ("response", "revisit", "resource", "conversion"):
+                ref = CaptureRef(
+                    path=path, offset=m.offset, length=m.length, url=h.get("warc-target-uri", ""),
+                    warc_date=h.get("warc-date", ""), rectype=rtype,
+                    status=200 if rtype == "resource" else http_status(m.block_head),
+                    record_id=h.get("warc-record-id"), digest=h.get("warc-payload-digest"),
+                    refers_to=h.get("warc-refers-to"), refers_to_uri=h.get("warc-refers-to-target-uri"),
+                    refers_to_date=h.get("warc-refers-to-date"))
+                if _wanted_capture(ref):
+                    yield "capture", ref
+            elif rtype == "metadata":
+                decision = decision_of(parse_warc_fields(m.block_head), capture_id=h.get("warc-concurrent-to", ""),
+                                       url=h.get("warc-target-uri", ""), refers_to=h.get("warc-refers-to"))
+                if decision is not None:
+                    yield "decision", decision
+    except MemberError as exc:
+        _damaged(report, path, exc)
 
 
-def _iter_records(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any]]:
+def _iter_records(wf: WarcFile, fh, report: ReplayReport) -> Iterator[tuple[str, Any]]:
     path = wf.path
     last: tuple[int, int] | None = None
     pending: list[tuple[str, Any]] = []   # the last record is only handed out once known whole
+    it = archive_iterator(fh)
     try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        report.damaged.append(f"{path}: unreadable: {exc.strerror}")
+        for record in it:
+            rtype = record.rec_type
+            block = None
+            if rtype == "metadata":
+                block = record.content_stream().read(1 << 20)
+            it.read_to_end(record)
+            last = (it.get_record_offset(), it.get_record_length())
+            yield from pending
+            pending = []
+            if rtype in ("response", "revisit", "resource", "conversion"):
+                ref = _capture_ref(path, it, record)
+                if _wanted_capture(ref):
+                    pending.append(("capture", ref))
+            elif block is not None:
+                rh = record.rec_headers
+                decision = decision_of(parse_warc_fields(block), capture_id=rh.get_header("WARC-Concurrent-To") or "",
+                                       url=rh.get_header("WARC-Target-URI") or "",
+                                       refers_to=rh.get_header("WARC-Refers-To"))
+                if decision is not None:
+                    pending.append(("decision", decision))
+    except Exception as exc:  # noqa: BLE001 - truncated gzip, garbage, a short record
+        _damaged(report, path, exc)
         return
-    with fh:
-        it = archive_iterator(fh)
-        try:
-            for record in it:
-                rtype = record.rec_type
-                block = None
-                if rtype == "metadata":
-                    block = record.content_stream().read(1 << 20)
-                it.read_to_end(record)
-                last = (it.get_record_offset(), it.get_record_length())
-                yield from pending
-                pending = []
-                if rtype in ("response", "revisit", "resource", "conversion"):
-                    ref = _capture_ref(path, it, record)
-                    if _wanted_capture(ref):
-                        pending.append(("capture", ref))
-                elif block is not None:
-                    rh = record.rec_headers
-                    decision = decision_of(parse_warc_fields(block), capture_id=rh.get_header("WARC-Concurrent-To") or "",
-                                           url=rh.get_header("WARC-Target-URI") or "",
-                                           refers_to=rh.get_header("WARC-Refers-To"))
-                    if decision is not None:
-                        pending.append(("decision", decision))
-        except Exception as exc:  # noqa: BLE001 - truncated gzip, garbage, a short record
-            _damaged(report, path, exc)
-            return
     if last is not None and not wf.is_arc and not record_complete(path, *last):
-        report.damaged.append(f"{path}: damaged, truncated in the record at offset {last[0]}; records before it used")
+        _truncated(report, path, last[0])
         return
     yield from pending
 
