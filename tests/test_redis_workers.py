@@ -170,18 +170,25 @@ def _wait_pop(queue, cap: float = 60.0):
     raise AssertionError("nothing popped")
 
 
-@pytest.fixture
-def frontier(redis_url, request):
-    """A HostPacedQueue on the real Redis, 1 s per-host delay, no early hand-out."""
-    import redis
+def _queue(server, key: str, worker: str = "w1"):
+    """A HostPacedQueue of worker `worker`: 1 s per-host delay, no early hand-out."""
     import scrapy
     from scrapy.utils.test import get_crawler
 
     from harvester.distributed import HostPacedQueue
 
     spider = scrapy.Spider(name="t")
-    spider.crawler = get_crawler(settings_dict={"FRONTIER_HOST_DELAY": 1.0, "FRONTIER_PACING_HORIZON": 0})
-    return HostPacedQueue(redis.Redis.from_url(redis_url), spider, f"frontier-{request.node.name}:requests")
+    spider.crawler = get_crawler(settings_dict={"FRONTIER_HOST_DELAY": 1.0, "FRONTIER_PACING_HORIZON": 0,
+                                                "WORKER_ID": worker})
+    return HostPacedQueue(server, spider, key)
+
+
+@pytest.fixture
+def frontier(redis_url, request):
+    """A HostPacedQueue on the real Redis (its own keys per test)."""
+    import redis
+
+    return _queue(redis.Redis.from_url(redis_url), f"frontier-{request.node.name}:requests")
 
 
 def test_frontier_one_request_per_host_per_delay(frontier):
@@ -215,3 +222,41 @@ def test_frontier_hold_keeps_every_worker_off_the_host(frontier):
     assert frontier.pop() is None
     assert _wait_pop(frontier).url == "http://a.gov.cn/1"
     assert time.monotonic() - t_hold >= 2.5 - 0.05
+
+
+# --- at-least-once hand-out: a killed worker loses nothing -----------------------------------------
+def test_popping_holds_the_request_and_finishing_releases_it(frontier):
+    """Real Redis: a pop records the request in the worker's held hash (the queue's own entry), a
+    retry pushed for it takes over, finishing releases it, and a dead worker's hold goes back into
+    the frontier exactly once however many workers reclaim it."""
+    import scrapy
+    from scrapy_redis import picklecompat
+
+    from harvester.frontier import FinishTracker
+
+    held = frontier.held_key(frontier.worker)
+    for url in ("http://a.gov.cn/1", "http://b.gov.cn/1"):
+        request = scrapy.Request(url)
+        FinishTracker.assign_id(request)
+        frontier.push(request)
+    first, second = frontier.pop(), frontier.pop()
+    entries = {k.decode(): picklecompat.loads(v) for k, v in frontier.server.hgetall(held).items()}
+    assert sorted(e["url"] for e in entries.values()) == ["http://a.gov.cn/1", "http://b.gov.cn/1"]
+    assert frontier.holders() == {frontier.worker: 2} and len(frontier) == 0
+
+    retry = first.replace(dont_filter=True)        # a retry carries its original's id (meta is copied)
+    frontier.push(retry)
+    assert frontier.server.hlen(held) == 1 and len(frontier) == 1   # the retry replaced the hold
+    assert frontier.release(FinishTracker.key(second)) and frontier.server.hlen(held) == 0
+    assert not frontier.release(FinishTracker.key(second))          # finished once
+
+    frontier.sent(first.url)
+    again = _wait_pop(frontier)
+    assert again.url == "http://a.gov.cn/1" and frontier.server.hlen(held) == 1
+    frontier.sent(again.url)
+    # this worker dies (its request went out, no answer handled): two others reclaim its hold at the same time; it is queued once
+    others = [_queue(frontier.server, frontier.key, worker) for worker in ("w2", "w3")]
+    assert not others[0].is_alive(frontier.worker)
+    assert sum(q.requeue_held(frontier.worker) for q in others) == 1
+    assert frontier.server.hlen(held) == 0 and len(frontier) == 1
+    assert _wait_pop(others[0]).url == "http://a.gov.cn/1" and others[0].holders() == {"w2": 1}
