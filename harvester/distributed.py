@@ -39,10 +39,11 @@ from typing import Any, Iterator
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
 from harvester.frontier import FinishTracker
-from harvester.jsonl import read_jsonl
+from harvester.jsonl import JOURNAL_SUFFIX, journal_path, read_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -168,25 +169,37 @@ local function set_turn(base, host, at, only_later)
   end
 end
 """
-#   KEYS: base, held  ARGV: host, priority, request[, hold]  — a retry or redirect releases the
-#   hold of the request it replaces in the same step (it is in the frontier again)
+#   KEYS: base, held, seen  ARGV: host, priority, request, hold, fingerprint  →  1 pushed, 0 seen
+#   A fingerprint ('' for dont_filter) joins the duplicate filter in the same step as the push: a
+#   worker killed between the two would leave a URL marked seen that nobody fetches. A retry or
+#   redirect releases the hold ('' for none) of the request it replaces (it is in the frontier again).
 _PUSH = _LUA + """
+if ARGV[5] ~= '' and redis.call('SADD', KEYS[3], ARGV[5]) == 0 then return 0 end
 push(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-if ARGV[4] then redis.call('HDEL', KEYS[2], ARGV[4]) end
+if ARGV[4] ~= '' then redis.call('HDEL', KEYS[2], ARGV[4]) end
 return 1
 """
-#   KEYS: base, held  ARGV: hold, host, priority  — a held request back into the frontier, once
+#   KEYS: base, held  ARGV: hold, host, priority, delay  — a held request back into the frontier,
+#   once; if its host is still waiting for it to be sent (base:lease host → hold), it never will be:
+#   the host's next turn is a delay from now instead of the rest of the lease
 _REQUEUE = _LUA + """
+local base, host = KEYS[1], ARGV[2]
 local item = redis.call('HGET', KEYS[2], ARGV[1])
 if not item then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
-push(KEYS[1], ARGV[2], ARGV[3], item)
+push(base, host, ARGV[3], item)
+if redis.call('HGET', base .. ':lease', host) == ARGV[1] then
+  redis.call('HDEL', base .. ':lease', host)
+  local hold = tonumber(redis.call('HGET', base .. ':hold', host) or '0')
+  set_turn(base, host, math.max(now() + tonumber(ARGV[4]), hold), false)
+end
 return 1
 """
 #   KEYS: base  ARGV: host, delay  — the request handed out for host went out (or was dropped)
 #   now: the host's next turn is now + delay (not before a hold, below)
 _SENT = _LUA + """
 local base, host = KEYS[1], ARGV[1]
+redis.call('HDEL', base .. ':lease', host)
 local hold = tonumber(redis.call('HGET', base .. ':hold', host) or '0')
 set_turn(base, host, math.max(now() + tonumber(ARGV[2]), hold), false)
 return 1
@@ -223,7 +236,9 @@ if #item == 0 then
 end
 redis.call('ZREMRANGEBYRANK', q, 0, 0)
 redis.call('DECR', base .. ':count')
-redis.call('HSET', KEYS[2], redis.sha1hex(item[1]), item[1])
+local hold = redis.sha1hex(item[1])
+redis.call('HSET', KEYS[2], hold, item[1])
+redis.call('HSET', base .. ':lease', host, hold)
 local start = math.max(at, t_now)
 if redis.call('ZCARD', q) == 0 then
   redis.call('ZREM', base .. ':ready', host)
@@ -283,12 +298,17 @@ class HostPacedQueue:
     def __len__(self) -> int:
         return int(self.server.get(f"{self.key}:count") or 0)
 
-    def push(self, request) -> None:
+    def push(self, request, seen_key: str | None = None, fingerprint: str | None = None) -> bool:
+        """Queue `request`; with `fingerprint`, only if it is new to the duplicate filter set
+        `seen_key` (checked and added in the same step). False when it was seen."""
         host = _host(request.url)
         data = self.serializer.dumps(request.to_dict(spider=self.spider))
-        replaced = self.holding.pop(FinishTracker.key(request), None)   # a retry or redirect
-        self._push(keys=[self.key, self.held_key(self.worker)],
-                   args=[host, -request.priority, data] + ([replaced] if replaced else []))
+        replaced = self.holding.get(FinishTracker.key(request), "")   # a retry or redirect
+        pushed = self._push(keys=[self.key, self.held_key(self.worker), seen_key or f"{self.key}:unused"],
+                            args=[host, -request.priority, data, replaced, fingerprint or ""])
+        if pushed and replaced:
+            del self.holding[FinishTracker.key(request)]
+        return bool(pushed)
 
     def pop(self, timeout: float = 0):
         from scrapy.utils.request import request_from_dict
@@ -322,7 +342,7 @@ class HostPacedQueue:
             except Exception as exc:    # left in place, said: nothing is dropped silently
                 logger.warning("held request %s of worker %s unreadable (%s): left in %s", hold, worker, exc, key)
                 continue
-            moved += self._requeue(keys=[self.key, key], args=[hold, host, score])
+            moved += self._requeue(keys=[self.key, key], args=[hold, host, score, self.delay])
         return moved
 
     def holders(self) -> dict[str, int]:
@@ -478,10 +498,15 @@ class SharedFrontierScheduler(Scheduler):
         return result
 
     def enqueue_request(self, request) -> bool:
-        if self.tracker is None:
+        if self.tracker is None or not isinstance(self.df, RFPDupeFilter):
             return super().enqueue_request(request)
         self.tracker.assign_id(request)       # before the push: the id travels with the request
-        accepted = super().enqueue_request(request)
+        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+        accepted = self.queue.push(request, self.df.key, fingerprint)
+        if accepted and self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+        else:
+            self.df.log(request, self.spider)
         self.tracker.child_scheduled(request)
         return accepted
 
@@ -535,9 +560,18 @@ class SharedFrontierIdle:
             raise DontCloseSpider("another worker is busy")
 
 
+def worker_dumps(out: pathlib.Path) -> list[pathlib.Path]:
+    """Every worker's dump in OUT/reports, including a killed worker's that exists only as its
+    journal (records-W.jsonl.journal: it never came back to consolidate it)."""
+    names = {p.name for p in (out / "reports").glob("records-*.jsonl")}
+    names |= {p.name.removesuffix(JOURNAL_SUFFIX) for p in (out / "reports").glob(f"records-*.jsonl{JOURNAL_SUFFIX}")}
+    return [out / "reports" / name for name in sorted(names)]
+
+
 def merge_outputs(out: str | os.PathLike) -> dict[str, int]:
-    """Merge every worker's dump and CDXJ index in OUT into OUT/reports/records.jsonl and
-    OUT/index.cdxj (atomic writes, under OUT/.merge.lock). One line per agency-year."""
+    """Merge every worker's dump (with its journal: what a killed worker dumped) and CDXJ index in
+    OUT into OUT/reports/records.jsonl and OUT/index.cdxj (atomic writes, under OUT/.merge.lock).
+    One line per agency-year."""
     from harvester.jsonl import write_jsonl_atomic
     from harvester.pipelines.dump import RecordDump
 
@@ -545,14 +579,15 @@ def merge_outputs(out: str | os.PathLike) -> dict[str, int]:
     (out / "reports").mkdir(parents=True, exist_ok=True)
     with open(out / ".merge.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        parts = sorted((out / "reports").glob("records-*.jsonl"))
+        parts = worker_dumps(out)
         merged = RecordDump(out / "reports" / "records.jsonl")
         read = 0
         for part in parts:
-            for record in read_jsonl(str(part)):
-                if record.get("id"):
-                    read += 1
-                    merged.add(record)
+            for path in (part, journal_path(str(part))):
+                for record in read_jsonl(str(path)):
+                    if record.get("id"):
+                        read += 1
+                        merged.add(record)
         write_jsonl_atomic(merged.path, merged.records.values())
         lines: list[str] = []
         for index in sorted(out.glob("index-*.cdxj")):
