@@ -18,6 +18,11 @@
 * `SharedFrontierIdle` keeps an idle worker alive while another worker is still busy (it may
   still add requests to the shared frontier); every worker stops once all have been idle for
   REDIS_IDLE_CLOSE seconds and the frontier is empty.
+* A killed worker loses nothing (`HeldRequests`, at-least-once hand-out): what a worker takes from
+  the frontier is held in Redis under its id (``{crawl-id}:held:{worker}``) until finished in the
+  one-process frontier's sense (`harvester.frontier.FinishTracker`); the same command again puts
+  it back into the frontier, and so does any worker once the dead one's liveness key
+  (``{crawl-id}:alive:{worker}``, REDIS_WORKER_TTL) has expired.
 
 Politeness across workers: the frontier is one queue per host (`HostPacedQueue`), and a host's
 next request is handed out only once DOWNLOAD_DELAY has passed since any worker took the last one
@@ -390,7 +395,8 @@ class HeldRequests(FinishTracker):
 
     * At start (the same command again), whatever this worker id still holds goes back into the
       frontier; so does what any dead worker holds (no ``{crawl-id}:alive:{worker}`` key: a live
-      worker refreshes it every REDIS_WORKER_TTL / 3 seconds), at start and whenever idle.
+      worker refreshes it every REDIS_WORKER_TTL / 3 seconds), at start, at every refresh and
+      whenever idle.
     * An idle worker waits while another worker holds requests: a dead one's are reclaimed once
       its key expires (at most REDIS_WORKER_TTL seconds after it died).
     Stats: ``frontier/restored`` (this worker's, at start), ``frontier/reclaimed`` (dead workers'),
@@ -424,13 +430,24 @@ class HeldRequests(FinishTracker):
             return
         self.queue = queue
         queue.beat(self.token, self.ttl)
-        self._beat = task.LoopingCall(queue.beat, self.token, self.ttl)
+        self._beat = task.LoopingCall(self.tick)
         self._beat.start(self.ttl / 3, now=False)
         restored = queue.requeue_held(queue.worker)
         if restored:
             logger.info("resuming: %d request(s) this worker held when it stopped are back in the frontier", restored)
             self.crawler.stats.set_value("frontier/restored", restored)
         self.reclaim()
+
+    def tick(self) -> None:
+        """Every REDIS_WORKER_TTL / 3 s: this worker is alive; dead ones' requests are reclaimed
+        (also while busy: what they held may be what this worker's hosts are waiting for)."""
+        import redis
+
+        try:
+            self.queue.beat(self.token, self.ttl)
+            self.reclaim()
+        except redis.RedisError as exc:   # said, and tried again at the next tick
+            logger.warning("shared frontier: Redis unavailable for the liveness beat: %s", exc)
 
     def reclaim(self) -> dict[str, int]:
         """Requeue what dead workers hold; worker → requests it still holds (after reclaiming)."""
@@ -504,7 +521,7 @@ class SharedFrontierScheduler(Scheduler):
         fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
         accepted = self.queue.push(request, self.df.key, fingerprint)
         if accepted and self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/enqueued/redis")
         else:
             self.df.log(request, self.spider)
         self.tracker.child_scheduled(request)

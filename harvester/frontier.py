@@ -10,6 +10,9 @@ dump has it), every request it yielded was accepted. On start, a leftover journa
 scheduler back its seen set and the requests not finished: only what was in flight is fetched
 again. A crawl that finishes removes the folder, so the next scheduled crawl starts afresh.
 
+When a request is finished is decided by `FinishTracker`, shared with the Redis crawl, whose
+store is Redis instead of the journal (`harvester.distributed.HeldRequests`).
+
 Pieces (named in ``harvester.settings``): the extension `Frontier` (setting ``FRONTIER_DIR``;
 ``harvester.crawl.crawl_settings`` sets ``OUT/job``), the scheduler `ResumableScheduler`, the spider
 middleware `FrontierSpiderMiddleware` (priority 0: sees the final output of callbacks and errbacks)
