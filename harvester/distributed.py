@@ -220,7 +220,7 @@ end
 set_turn(base, host, until_, true)
 return 1
 """
-#   KEYS: base, held  ARGV: delay, horizon, lease  →  {request, seconds to wait} or nil
+#   KEYS: base, held  ARGV: delay, horizon, lease, hold ('1': record it)  →  {request, seconds to wait} or nil
 #   Until that request is reported sent, the host's next turn is a lease away (one request per
 #   host in flight across all workers; a worker that dies holding one delays its host by the lease).
 #   The request is recorded in the worker's `held` hash (sha1 of the entry → the entry) in the same
@@ -242,7 +242,7 @@ end
 redis.call('ZREMRANGEBYRANK', q, 0, 0)
 redis.call('DECR', base .. ':count')
 local hold = redis.sha1hex(item[1])
-redis.call('HSET', KEYS[2], hold, item[1])
+if ARGV[4] == '1' then redis.call('HSET', KEYS[2], hold, item[1]) end
 redis.call('HSET', base .. ':lease', host, hold)
 local start = math.max(at, t_now)
 if redis.call('ZCARD', q) == 0 then
@@ -287,6 +287,7 @@ class HostPacedQueue:
         self.lease = settings.getfloat("FRONTIER_LEASE", 60.0)
         self.crawl_id = settings.get("REDIS_CRAWL_ID") or self.key.rsplit(":", 1)[0]
         self.worker = settings.get("WORKER_ID") or "default"
+        self.hold_popped = False              # on when something releases holds (HeldRequests)
         self.holding: dict[str, str] = {}     # request id → its entry in this worker's held hash
         self._push = server.register_script(_PUSH)
         self._pop = server.register_script(_POP)
@@ -318,11 +319,13 @@ class HostPacedQueue:
     def pop(self, timeout: float = 0):
         from scrapy.utils.request import request_from_dict
 
-        got = self._pop(keys=[self.key, self.held_key(self.worker)], args=[self.delay, self.horizon, self.lease])
+        got = self._pop(keys=[self.key, self.held_key(self.worker)],
+                        args=[self.delay, self.horizon, self.lease, "1" if self.hold_popped else ""])
         if not got:
             return None
         request = request_from_dict(self.serializer.loads(got[0]), spider=self.spider)
-        self.holding[FinishTracker.assign_id(request)] = hashlib.sha1(got[0]).hexdigest()
+        if self.hold_popped:
+            self.holding[FinishTracker.assign_id(request)] = hashlib.sha1(got[0]).hexdigest()
         request.meta["frontier_not_before"] = time.monotonic() + float(got[1])
         return request
 
@@ -429,6 +432,7 @@ class HeldRequests(FinishTracker):
             logger.warning("SCHEDULER_QUEUE_CLASS is not HostPacedQueue: a killed worker loses its requests")
             return
         self.queue = queue
+        queue.hold_popped = True
         queue.beat(self.token, self.ttl)
         self._beat = task.LoopingCall(self.tick)
         self._beat.start(self.ttl / 3, now=False)
@@ -515,15 +519,18 @@ class SharedFrontierScheduler(Scheduler):
         return result
 
     def enqueue_request(self, request) -> bool:
-        if self.tracker is None or not isinstance(self.df, RFPDupeFilter):
+        if self.tracker is None:
             return super().enqueue_request(request)
         self.tracker.assign_id(request)       # before the push: the id travels with the request
-        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
-        accepted = self.queue.push(request, self.df.key, fingerprint)
-        if accepted and self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis")
+        if isinstance(self.df, RFPDupeFilter) and isinstance(self.queue, HostPacedQueue):
+            fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+            accepted = self.queue.push(request, self.df.key, fingerprint)
+            if not accepted:
+                self.df.log(request, self.spider)
+            elif self.stats:
+                self.stats.inc_value("scheduler/enqueued/redis")
         else:
-            self.df.log(request, self.spider)
+            accepted = super().enqueue_request(request)
         self.tracker.child_scheduled(request)
         return accepted
 

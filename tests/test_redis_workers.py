@@ -181,7 +181,9 @@ def _queue(server, key: str, worker: str = "w1"):
     spider = scrapy.Spider(name="t")
     spider.crawler = get_crawler(settings_dict={"FRONTIER_HOST_DELAY": 1.0, "FRONTIER_PACING_HORIZON": 0,
                                                 "WORKER_ID": worker})
-    return HostPacedQueue(server, spider, key)
+    queue = HostPacedQueue(server, spider, key)
+    queue.hold_popped = True      # as HeldRequests sets it in a crawl
+    return queue
 
 
 @pytest.fixture
