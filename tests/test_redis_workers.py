@@ -321,7 +321,8 @@ def _kill_holding(proc, redis_url, crawl_id, worker, journal, min_records: int) 
 def killed_workers(tmp_path_factory, redis_url):
     """The simulator crawled three ways: uninterrupted (one worker); worker k1 killed with kill -9
     while it holds requests, then the same command again; worker k2 killed and never back, worker
-    k3 started instead (k2's liveness key lasts REDIS_WORKER_TTL=6 s after the kill)."""
+    k3 started instead (k2's liveness key lasts REDIS_WORKER_TTL=6 s after the kill; k3 looks for
+    dead workers every 6/3 s)."""
     from harvester.sim import start_simulator
 
     tmp = tmp_path_factory.mktemp("killed")
@@ -357,7 +358,7 @@ def killed_workers(tmp_path_factory, redis_url):
                    "killed_after_s": time.monotonic() - t0}
             sim.clear_log()
             t0 = time.monotonic()
-            run["stats"] = finish(crawl(crawl_id, again), crawl_id, again)
+            run["stats"] = finish(crawl(crawl_id, again, "-s", "REDIS_WORKER_TTL=6"), crawl_id, again)
             run["after_s"] = time.monotonic() - t0
             run["after"] = list(sim.request_log)
             run["held_at_end"] = {w: _held(redis_url, crawl_id, w) for w in (killed, again)}
