@@ -592,6 +592,14 @@ def worker_dumps(out: pathlib.Path) -> list[pathlib.Path]:
     return [out / "reports" / name for name in sorted(names)]
 
 
+def _read_vanishing(path: str) -> list[dict[str, Any]]:
+    """A worker's dump journal, or nothing if it is deleted meanwhile (that worker finished)."""
+    try:
+        return list(read_jsonl(path))
+    except FileNotFoundError:
+        return []
+
+
 def merge_outputs(out: str | os.PathLike) -> dict[str, int]:
     """Merge every worker's dump (with its journal: what a killed worker dumped) and CDXJ index in
     OUT into OUT/reports/records.jsonl and OUT/index.cdxj (atomic writes, under OUT/.merge.lock).
@@ -607,11 +615,11 @@ def merge_outputs(out: str | os.PathLike) -> dict[str, int]:
         merged = RecordDump(out / "reports" / "records.jsonl")
         read = 0
         for part in parts:
-            for path in (part, journal_path(str(part))):
-                for record in read_jsonl(str(path)):
-                    if record.get("id"):
-                        read += 1
-                        merged.add(record)
+            # the journal first: a finishing worker writes its dump, then deletes the journal
+            for record in [*_read_vanishing(journal_path(str(part))), *read_jsonl(str(part))]:
+                if record.get("id"):
+                    read += 1
+                    merged.add(record)
         write_jsonl_atomic(merged.path, merged.records.values())
         lines: list[str] = []
         for index in sorted(out.glob("index-*.cdxj")):
