@@ -10,6 +10,9 @@ dump has it), every request it yielded was accepted. On start, a leftover journa
 scheduler back its seen set and the requests not finished: only what was in flight is fetched
 again. A crawl that finishes removes the folder, so the next scheduled crawl starts afresh.
 
+When a request is finished is decided by `FinishTracker`, shared with the Redis crawl, whose
+store is Redis instead of the journal (`harvester.distributed.HeldRequests`).
+
 Pieces (named in ``harvester.settings``): the extension `Frontier` (setting ``FRONTIER_DIR``;
 ``harvester.crawl.crawl_settings`` sets ``OUT/job``), the scheduler `ResumableScheduler`, the spider
 middleware `FrontierSpiderMiddleware` (priority 0: sees the final output of callbacks and errbacks)
@@ -66,16 +69,84 @@ def request_dict(request: Request, spider) -> dict[str, Any]:
     return d
 
 
-class Frontier:
+class FinishTracker:
+    """Decides when a request is finished: its callback's (or errback's) output consumed, every
+    item it yielded through the pipelines, every request it yielded accepted by the scheduler; or
+    it failed for good. Subclasses record that in their store (`done`): the journal here, Redis in
+    a shared crawl (`harvester.distributed.HeldRequests`). The middlewares below find the one
+    extension of this kind with `crawler.get_extension(FinishTracker)`."""
+
+    def __init__(self, crawler=None):
+        self.crawler = crawler
+        self.open_work: dict[str, int] = {}   # request id → callback, items, child requests still open
+        self.parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # child request → parent id
+
+    def connect_item_signals(self, crawler) -> None:
+        # an item that was not stored (output failed) or failed in a pipeline leaves its request
+        # unfinished: a resumed crawl fetches it again
+        for sig in (signals.item_scraped, signals.item_dropped):
+            crawler.signals.connect(self.item_done, signal=sig)
+
+    @staticmethod
+    def key(request) -> str | None:
+        """The request's id. Not its fingerprint: a page asked again on purpose (rendered in the
+        browser, dont_filter) has its parent's fingerprint. Retries and redirects copy meta, so
+        they carry the id of the request they replace."""
+        return request.meta.get(ID_META)
+
+    @staticmethod
+    def assign_id(request) -> str:
+        return request.meta.setdefault(ID_META, uuid.uuid4().hex[:16])
+
+    def done(self, rid: str | None) -> None:
+        raise NotImplementedError
+
+    def work_started(self, request) -> str | None:
+        """One more piece of work (the callback, an item, a child request) open for `request`."""
+        rid = self.key(request)
+        if rid is not None:
+            self.open_work[rid] = self.open_work.get(rid, 0) + 1
+        return rid
+
+    def child_yielded(self, child, parent) -> None:
+        """A callback yielded `child`: its parent is not finished before the scheduler has it."""
+        rid = self.work_started(parent)
+        if rid is not None:
+            self.parents[child] = rid
+
+    def child_scheduled(self, child) -> None:
+        rid = self.parents.pop(child, None)
+        if rid is not None:
+            self.work_finished(rid)
+
+    def work_finished(self, rid: str | None) -> None:
+        n = self.open_work.get(rid)
+        if n is None:
+            return
+        if n <= 1:
+            del self.open_work[rid]
+            self.done(rid)
+        else:
+            self.open_work[rid] = n - 1
+
+    def item_done(self, item=None, response=None, spider=None, exception=None, **kwargs) -> None:
+        from harvester.outputfailure import NotStored
+
+        if isinstance(exception, NotStored):
+            return
+        request = getattr(response, "request", None)
+        if request is not None:
+            self.work_finished(self.key(request))
+
+
+class Frontier(FinishTracker):
     """The journal of accepted and finished requests (an extension; `crawler.get_extension(Frontier)`)."""
 
     def __init__(self, directory: str, crawler=None):
+        super().__init__(crawler)
         self.directory = directory
         self.path = os.path.join(directory, JOURNAL_NAME)
-        self.crawler = crawler
         self.journal = Journal(self.path, batch=1024, interval=5.0)
-        self.open_work: dict[str, int] = {}   # journal id → callback, items, child requests still open
-        self.parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # child request → parent id
         self.live: set[str] = set()
         self.failed = False
 
@@ -85,22 +156,12 @@ class Frontier:
         if not directory:
             raise NotConfigured("FRONTIER_DIR is not set")
         ext = cls(os.fspath(directory), crawler)
-        # an item that was not stored (output failed) or failed in a pipeline leaves its request
-        # unfinished: a resumed crawl fetches it again
-        for sig in (signals.item_scraped, signals.item_dropped):
-            crawler.signals.connect(ext.item_done, signal=sig)
+        ext.connect_item_signals(crawler)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def fingerprint(self, request) -> str:
         return self.crawler.request_fingerprinter.fingerprint(request).hex()
-
-    @staticmethod
-    def key(request) -> str | None:
-        """The request's journal id. Not its fingerprint: a page asked again on purpose (rendered
-        in the browser, dont_filter) has its parent's fingerprint. Retries and redirects copy meta,
-        so they carry the id of the request they replace."""
-        return request.meta.get(ID_META)
 
     # -- restore ----------------------------------------------------------------------------------
     def restore(self, spider) -> tuple[set[bytes], list]:
@@ -156,7 +217,7 @@ class Frontier:
 
     def accepted(self, request, spider=None) -> bool:
         """Journal an accepted request; False when it cannot be pickled (kept in memory only)."""
-        rid = request.meta.setdefault(ID_META, uuid.uuid4().hex[:16])
+        rid = self.assign_id(request)
         try:
             blob = base64.b64encode(zlib.compress(pickle.dumps(request_dict(request, spider), protocol=4))).decode("ascii")
         except Exception as exc:
@@ -173,44 +234,6 @@ class Frontier:
             self.live.discard(rid)
             self._write({"id": rid, "done": True})
 
-    def work_started(self, request) -> str | None:
-        """One more piece of work (the callback, an item, a child request) open for `request`."""
-        rid = self.key(request)
-        if rid is not None:
-            self.open_work[rid] = self.open_work.get(rid, 0) + 1
-        return rid
-
-    def child_yielded(self, child, parent) -> None:
-        """A callback yielded `child`: its parent is not finished before the scheduler has it."""
-        rid = self.work_started(parent)
-        if rid is not None:
-            self.parents[child] = rid
-
-    def child_scheduled(self, child) -> None:
-        rid = self.parents.pop(child, None)
-        if rid is not None:
-            self.work_finished(rid)
-
-    def work_finished(self, rid: str | None) -> None:
-        n = self.open_work.get(rid)
-        if n is None:
-            return
-        if n <= 1:
-            del self.open_work[rid]
-            self.done(rid)
-        else:
-            self.open_work[rid] = n - 1
-
-    # -- signals ----------------------------------------------------------------------------------
-    def item_done(self, item=None, response=None, spider=None, exception=None, **kwargs) -> None:
-        from harvester.outputfailure import NotStored
-
-        if isinstance(exception, NotStored):
-            return
-        request = getattr(response, "request", None)
-        if request is not None:
-            self.work_finished(self.key(request))
-
     def spider_closed(self, spider=None, reason=None) -> None:
         try:
             self.journal.close()
@@ -220,10 +243,10 @@ class Frontier:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _frontier(crawler) -> Frontier | None:
-    frontier = crawler.get_extension(Frontier)
+def _frontier(crawler) -> FinishTracker:
+    frontier = crawler.get_extension(FinishTracker)
     if frontier is None:
-        raise NotConfigured("no Frontier extension (FRONTIER_DIR not set)")
+        raise NotConfigured("no FinishTracker extension (FRONTIER_DIR not set, no shared crawl)")
     return frontier
 
 
@@ -258,7 +281,7 @@ class FrontierSpiderMiddleware:
     output is consumed, the items it yielded went through the pipelines and the requests it
     yielded reached the scheduler."""
 
-    def __init__(self, frontier: Frontier):
+    def __init__(self, frontier: FinishTracker):
         self.frontier = frontier
 
     @classmethod
@@ -298,7 +321,7 @@ class FrontierFailureMiddleware:
     """Downloader middleware (priority 1, the last to see an exception): a failure nothing
     recovered (no retry left, refused by robots.txt or scope) finishes its request."""
 
-    def __init__(self, frontier: Frontier):
+    def __init__(self, frontier: FinishTracker):
         self.frontier = frontier
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import json
+import pathlib
 import shutil
 import socket
 import subprocess
@@ -170,18 +171,27 @@ def _wait_pop(queue, cap: float = 60.0):
     raise AssertionError("nothing popped")
 
 
-@pytest.fixture
-def frontier(redis_url, request):
-    """A HostPacedQueue on the real Redis, 1 s per-host delay, no early hand-out."""
-    import redis
+def _queue(server, key: str, worker: str = "w1"):
+    """A HostPacedQueue of worker `worker`: 1 s per-host delay, no early hand-out."""
     import scrapy
     from scrapy.utils.test import get_crawler
 
     from harvester.distributed import HostPacedQueue
 
     spider = scrapy.Spider(name="t")
-    spider.crawler = get_crawler(settings_dict={"FRONTIER_HOST_DELAY": 1.0, "FRONTIER_PACING_HORIZON": 0})
-    return HostPacedQueue(redis.Redis.from_url(redis_url), spider, f"frontier-{request.node.name}:requests")
+    spider.crawler = get_crawler(settings_dict={"FRONTIER_HOST_DELAY": 1.0, "FRONTIER_PACING_HORIZON": 0,
+                                                "WORKER_ID": worker})
+    queue = HostPacedQueue(server, spider, key)
+    queue.hold_popped = True      # as HeldRequests sets it in a crawl
+    return queue
+
+
+@pytest.fixture
+def frontier(redis_url, request):
+    """A HostPacedQueue on the real Redis (its own keys per test)."""
+    import redis
+
+    return _queue(redis.Redis.from_url(redis_url), f"frontier-{request.node.name}:requests")
 
 
 def test_frontier_one_request_per_host_per_delay(frontier):
@@ -215,3 +225,193 @@ def test_frontier_hold_keeps_every_worker_off_the_host(frontier):
     assert frontier.pop() is None
     assert _wait_pop(frontier).url == "http://a.gov.cn/1"
     assert time.monotonic() - t_hold >= 2.5 - 0.05
+
+
+# --- at-least-once hand-out: a killed worker loses nothing -----------------------------------------
+def test_popping_holds_the_request_and_finishing_releases_it(frontier):
+    """Real Redis: a pop records the request in the worker's held hash (the queue's own entry), a
+    retry pushed for it takes over, finishing releases it, and a dead worker's hold goes back into
+    the frontier exactly once however many workers reclaim it."""
+    import scrapy
+    from scrapy_redis import picklecompat
+
+    from harvester.frontier import FinishTracker
+
+    held = frontier.held_key(frontier.worker)
+    for url in ("http://a.gov.cn/1", "http://b.gov.cn/1"):
+        request = scrapy.Request(url)
+        FinishTracker.assign_id(request)
+        frontier.push(request)
+    first, second = frontier.pop(), frontier.pop()
+    entries = {k.decode(): picklecompat.loads(v) for k, v in frontier.server.hgetall(held).items()}
+    assert sorted(e["url"] for e in entries.values()) == ["http://a.gov.cn/1", "http://b.gov.cn/1"]
+    assert frontier.holders() == {frontier.worker: 2} and len(frontier) == 0
+
+    # the duplicate filter is checked and filled in the same step as the push
+    assert frontier.push(scrapy.Request("http://c.gov.cn/1"), "seen-" + held, "fp-c1")
+    assert not frontier.push(scrapy.Request("http://c.gov.cn/1"), "seen-" + held, "fp-c1")
+    third = frontier.pop()
+    assert third.url == "http://c.gov.cn/1" and len(frontier) == 0 and frontier.server.hlen(held) == 3
+    assert frontier.release(FinishTracker.key(third)) and frontier.server.hlen(held) == 2
+    retry = first.replace(dont_filter=True)        # a retry carries its original's id (meta is copied)
+    frontier.push(retry)
+    assert frontier.server.hlen(held) == 1 and len(frontier) == 1   # the retry replaced the hold
+    assert frontier.release(FinishTracker.key(second)) and frontier.server.hlen(held) == 0
+    assert not frontier.release(FinishTracker.key(second))          # finished once
+
+    frontier.sent(first.url)
+    again = _wait_pop(frontier)
+    assert again.url == "http://a.gov.cn/1" and frontier.server.hlen(held) == 1
+    # this worker dies before sending it: two others reclaim its hold at the same time; it is queued
+    # once, and its host waits a delay (1 s), not the rest of the lease (60 s) it would never end
+    others = [_queue(frontier.server, frontier.key, worker) for worker in ("w2", "w3")]
+    assert not others[0].is_alive(frontier.worker)
+    assert sum(q.requeue_held(frontier.worker) for q in others) == 1
+    assert frontier.server.hlen(held) == 0 and len(frontier) == 1
+    t_requeued = time.monotonic()
+    assert _wait_pop(others[0], cap=30).url == "http://a.gov.cn/1" and others[0].holders() == {"w2": 1}
+    assert time.monotonic() - t_requeued >= 1.0 - 0.05
+
+
+def _held(redis_url: str, crawl_id: str, worker: str) -> dict[str, str]:
+    """What `worker` holds: hold → URL."""
+    import redis
+    from scrapy_redis import picklecompat
+
+    client = redis.Redis.from_url(redis_url)
+    return {k.decode(): picklecompat.loads(v)["url"] for k, v in client.hgetall(f"{crawl_id}:held:{worker}").items()}
+
+
+def _log_key(url: str) -> tuple[str, str]:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    return u.hostname, u.path + (f"?{u.query}" if u.query else "")
+
+
+def _kill_holding(proc, redis_url, crawl_id, worker, journal, min_records: int) -> dict[str, str]:
+    """SIGKILL `proc` at a moment it holds requests and has dumped `min_records` reports: it is
+    stopped (SIGSTOP) while looked at, so what is seen is what it held when killed."""
+    import signal
+
+    from conftest import wait_for
+    from test_resume import journal_lines
+
+    seen: dict[str, str] = {}
+
+    def holding_now() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError("the worker finished before it could be killed: raise large_pages")
+        if journal_lines(journal) < min_records or not _held(redis_url, crawl_id, worker):
+            return False
+        proc.send_signal(signal.SIGSTOP)
+        seen.update(_held(redis_url, crawl_id, worker))
+        if seen:
+            proc.send_signal(signal.SIGKILL)
+            return True
+        proc.send_signal(signal.SIGCONT)
+        return False
+
+    wait_for(holding_now, cap=CRAWL_TIMEOUT, what=f"{worker} holding requests after {min_records} reports")
+    proc.wait(timeout=60)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def killed_workers(tmp_path_factory, redis_url):
+    """The simulator crawled three ways: uninterrupted (one worker); worker k1 killed with kill -9
+    while it holds requests, then the same command again; worker k2 killed and never back, worker
+    k3 started instead (k2's liveness key lasts REDIS_WORKER_TTL=6 s after the kill; k3 looks for
+    dead workers every 6/3 s)."""
+    from harvester.sim import start_simulator
+
+    tmp = tmp_path_factory.mktemp("killed")
+    sim = start_simulator(base_ip_start=40, large_pages=300, slow_seconds=0.5)
+    registry = tmp / "registry.jsonl"
+    sim.write_registry(registry)
+
+    def crawl(crawl_id: str, worker: str, *extra: str):
+        with open(tmp / f"{crawl_id}-{worker}.log", "a") as log:
+            return subprocess.Popen([sys.executable, "-m", "harvester.cli", "crawl", "--registry", str(registry),
+                                     "--out", str(tmp / crawl_id), "--loopback", "--redis", redis_url,
+                                     "--crawl-id", crawl_id, "--worker", worker, "-s", "REDIS_IDLE_CLOSE=4", *extra],
+                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+
+    def finish(proc, crawl_id: str, worker: str) -> dict:
+        proc.wait(timeout=CRAWL_TIMEOUT)
+        assert proc.returncode == 0, (tmp / f"{crawl_id}-{worker}.log").read_text(encoding="utf-8")[-3000:]
+        return json.loads((tmp / crawl_id / f"crawl-stats-{worker}.json").read_text(encoding="utf-8"))["stats"]
+
+    runs: dict[str, dict] = {}
+    try:
+        t0 = time.monotonic()
+        stats = finish(crawl("resume-ref", "r1"), "resume-ref", "r1")
+        runs["ref"] = {"out": tmp / "resume-ref", "stats": stats, "seconds": time.monotonic() - t0}
+        for crawl_id, killed, again in (("resume-same", "k1", "k1"), ("resume-other", "k2", "k3")):
+            sim.clear_log()
+            sim.reset_flaky()
+            t0 = time.monotonic()
+            proc = crawl(crawl_id, killed, "-s", "REDIS_WORKER_TTL=6")
+            journal = tmp / crawl_id / "reports" / f"records-{killed}.jsonl.journal"
+            held = _kill_holding(proc, redis_url, crawl_id, killed, journal, 40)
+            run = {"out": tmp / crawl_id, "held": held, "before": list(sim.request_log),
+                   "killed_after_s": time.monotonic() - t0}
+            sim.clear_log()
+            t0 = time.monotonic()
+            run["stats"] = finish(crawl(crawl_id, again, "-s", "REDIS_WORKER_TTL=6"), crawl_id, again)
+            run["after_s"] = time.monotonic() - t0
+            run["after"] = list(sim.request_log)
+            run["held_at_end"] = {w: _held(redis_url, crawl_id, w) for w in (killed, again)}
+            runs[crawl_id.removeprefix("resume-")] = run
+        yield {"runs": runs, "expected": sim.expected_reports()}
+    finally:
+        sim.stop()
+
+
+def _refetched(run: dict) -> set[tuple[str, str]]:
+    """What the crawl after the kill fetched again that the killed worker had fetched (its retry of
+    the simulator's 500-once page is not a second fetch)."""
+    from test_resume import fetched_urls
+
+    retried = {(e["host"], e["path"]) for e in run["before"] if e["status"] == 500}
+    return (fetched_urls(run["after"]) & fetched_urls(run["before"])) - retried
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["same", "other"])
+def test_a_killed_worker_loses_nothing(killed_workers, case):
+    """kill -9 while holding requests, then the same command again ("same") or another worker
+    ("other", once the dead one's liveness key expired): the merged dump is the uninterrupted
+    crawl's, every report once; only requests held at the kill are fetched again; every WARC is
+    valid; nothing is left held."""
+    from test_resume import dump_of
+
+    run, ref = killed_workers["runs"][case], killed_workers["runs"]["ref"]
+    held = run["held"]
+    assert held, "killed while holding nothing"
+    got, want = dump_of(run["out"]), dump_of(ref["out"])
+    assert sorted(got) == sorted(want)
+    for rid in want:
+        assert got[rid] == want[rid], rid
+    expected = killed_workers["expected"]
+    twins = {t: e["url"] for e in expected for t in e.get("twins", [])}
+    urls = [twins.get(r["source"]["url"], r["source"]["url"]) for r in _records(run["out"] / "reports" / "records.jsonl")]
+    assert sorted(urls) == sorted(e["url"] for e in expected)          # every report, once
+
+    refetched = _refetched(run)
+    assert refetched <= {_log_key(url) for url in held.values()}, sorted(refetched)[:5]
+    assert len(refetched) <= len(held)
+    stat = "frontier/restored" if case == "same" else "frontier/reclaimed"
+    assert run["stats"].get(stat) == len(held), (stat, run["stats"].get(stat), len(held))
+    for stats in (run["stats"], ref["stats"]):
+        assert "frontier/held_stale" not in stats     # every request handed out was seen finished
+    assert run["held_at_end"] == {run_w: {} for run_w in run["held_at_end"]}
+    print(f"\nMEASURE {case}: killed after {run['killed_after_s']:.1f} s holding {len(held)} request(s); "
+          f"{len(refetched)} fetched again; crawl after the kill {run['after_s']:.1f} s; "
+          f"uninterrupted crawl {ref['seconds']:.1f} s")
+
+    warcs = sorted((run["out"] / "warc").glob("*.warc.gz"))
+    assert warcs and not list((run["out"] / "warc").glob("*.open"))   # the killed one's was recovered
+    check = subprocess.run([str(pathlib.Path(sys.executable).parent / "warcio"), "check", *map(str, warcs)],
+                           capture_output=True, text=True, timeout=CRAWL_TIMEOUT)
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]

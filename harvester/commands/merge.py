@@ -13,10 +13,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harvester.cli import CommandError
-    from harvester.distributed import merge_outputs
+    from harvester.distributed import merge_outputs, worker_dumps
 
     out = pathlib.Path(args.out)
-    if not (out / "reports").is_dir() or not list((out / "reports").glob("records-*.jsonl")):
+    if not worker_dumps(out):
         raise CommandError(f"no worker dump (reports/records-*.jsonl) in {out}")
     try:
         s = merge_outputs(out)
