@@ -274,9 +274,10 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
         process.start()
         if errors:
             raise CrawlError(f"crawl failed: {errors[0]}")
+        merged: dict[str, Any] = {}
         if redis_url:
             try:
-                distributed.merge_outputs(out)
+                merged = distributed.merge_outputs(out)
             except OSError as exc:
                 raise CrawlError(f"cannot merge the workers' outputs in {out}: {exc.strerror or exc}") from None
     progress = crawler.get_extension(CrawlProgress)
@@ -289,6 +290,12 @@ def run_crawl(registry: str | os.PathLike | None = None, out: str | os.PathLike 
             f"{out / 'job'}; the same command resumes"))
     if summary is None:
         raise CrawlError("the crawl stopped before its summary was written (forced shutdown? see the log above)")
+    if (redis_url and summary["status"] == "failed" and not summary["pages"] and not summary.get("output_error")
+            and summary["finish_reason"] == "finished" and merged.get("records")):
+        # one worker of a shared crawl that found the frontier already taken: the crawl went on
+        # without it, so its run is not a failure
+        summary.update(status="ok", exit_code=EXIT_OK,
+                       note="this worker fetched nothing: the other workers took every request")
     if skipped or redis_url:
         summary["registry_lines_skipped"] = len(skipped)
         stats = crawler.stats.get_stats()

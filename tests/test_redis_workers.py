@@ -88,6 +88,19 @@ def test_both_workers_took_part(two_workers):
         assert s["summary"]["pages"] > 0, w
 
 
+def test_a_worker_that_finds_the_frontier_taken_is_not_a_failure(two_workers, redis_url):
+    """A worker joining when the others have taken every request fetches nothing: its run is ok
+    (exit 0), not "no page could be fetched", and the merged dump is unchanged."""
+    out = two_workers["out"]
+    before = _records(out / "reports" / "records.jsonl")
+    proc = _worker(out.parent / "registry.jsonl", out, redis_url, "late")
+    stdout, stderr = proc.communicate(timeout=CRAWL_TIMEOUT)
+    assert proc.returncode == 0, stderr[-3000:]
+    summary = json.loads((out / "run-summary-late.json").read_text(encoding="utf-8"))
+    assert summary["pages"] == 0 and summary["status"] == "ok" and "other workers" in summary["note"]
+    assert _records(out / "reports" / "records.jsonl") == before
+
+
 def test_every_report_captured_exactly_once(two_workers):
     out = two_workers["out"]
     merged = _records(out / "reports" / "records.jsonl")
