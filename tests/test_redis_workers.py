@@ -68,7 +68,10 @@ def two_workers(tmp_path_factory, redis_url):
         registry = tmp / "registry.jsonl"
         sim.write_registry(registry)
         out = tmp / "out"
-        procs = {w: _worker(registry, out, redis_url, w) for w in ("w1", "w2")}
+        # a worker takes every request its concurrency allows and an idle one polls the shared
+        # frontier on Scrapy's 5 s engine heartbeat, so with 13 hosts one unbounded worker could
+        # take all of them; 4 requests each make the second worker's share certain
+        procs = {w: _worker(registry, out, redis_url, w, "-s", "CONCURRENT_REQUESTS=4") for w in ("w1", "w2")}
         results = {w: p.communicate(timeout=CRAWL_TIMEOUT) for w, p in procs.items()}
         for w, p in procs.items():
             assert p.returncode == 0, (w, results[w][1][-3000:])
