@@ -47,7 +47,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
-from harvester.frontier import FinishTracker
+from harvester.frontier import FinishTracker, request_dict
 from harvester.jsonl import JOURNAL_SUFFIX, journal_path, read_jsonl
 
 logger = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ class HostPacedQueue:
         """Queue `request`; with `fingerprint`, only if it is new to the duplicate filter set
         `seen_key` (checked and added in the same step). False when it was seen."""
         host = _host(request.url)
-        data = self.serializer.dumps(request.to_dict(spider=self.spider))
+        data = self.serializer.dumps(request_dict(request, self.spider))
         replaced = self.holding.get(FinishTracker.key(request), "")   # a retry or redirect
         pushed = self._push(keys=[self.key, self.held_key(self.worker), seen_key or f"{self.key}:unused"],
                             args=[host, -request.priority, data, replaced, fingerprint or ""])
