@@ -110,9 +110,13 @@ def _spelled_local(host: str) -> bool:
 def resolve(host: str) -> list[IPAddress]:
     """Every address `host` resolves to (blocking getaddrinfo); [] when it does not resolve."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        return addresses(socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
     except (socket.gaierror, UnicodeError, OSError):
         return []
+
+
+def addresses(infos) -> list[IPAddress]:
+    """The distinct addresses of a getaddrinfo answer (blocking or asyncio's), zone ids dropped."""
     out: list[IPAddress] = []
     for *_, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])

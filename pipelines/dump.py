@@ -100,7 +100,7 @@ class RecordDump:
                                on_durable=on_durable)
         self.records: dict[str, dict[str, Any]] = {}
         self.lines: dict[str, str] = {}   # id -> its serialised line, made once by `add`
-        self.richness: dict[str, int] = {}   # id -> richness() of the held record, once asked
+        self.held_richness: dict[str, int] = {}   # id -> richness() of the held record, once asked
         self.previous: dict[str, dict[str, Any]] = {}   # as before this crawl job
         self.seen_this_run: set[str] = set()
         self.new = self.updated = self.recovered = self.unserialisable = self.kept_over_truncated = 0
@@ -168,9 +168,9 @@ class RecordDump:
         earlier in this run. OutputError when the journal cannot be written."""
         rid = record["id"]
         if rid in self.seen_this_run and rid in self.records:   # counted only when two captures meet
-            if rid not in self.richness:
-                self.richness[rid] = richness(self.records[rid])
-            if self.richness[rid] >= richness(record):
+            if rid not in self.held_richness:
+                self.held_richness[rid] = richness(self.records[rid])
+            if self.held_richness[rid] >= richness(record):
                 return False
         held = self.records.get(rid)
         if held is not None and is_truncated(record) and not is_truncated(held):
@@ -200,7 +200,7 @@ class RecordDump:
         self._count(rid)
         self.records[rid] = record
         self.lines[rid] = line
-        self.richness.pop(rid, None)
+        self.held_richness.pop(rid, None)
         self.seen_this_run.add(rid)
         return True
 

@@ -300,7 +300,7 @@ class BrowserMiddleware:
         itself, past the crawl's GuardedResolver, so a host is resolved here first and refused
         when any of its addresses is private (unless its portal says allow_private). A name that
         does not resolve is refused too: fail closed. Judged once per host per crawl."""
-        from harvester.netpolicy import POLICY, ip_literal, is_private_host, is_private_ip
+        from harvester.netpolicy import POLICY, addresses, ip_literal, is_private_host, is_private_ip
 
         if POLICY.private_allowed(host):
             return True
@@ -312,9 +312,9 @@ class BrowserMiddleware:
                 verdict = True
             else:
                 try:
-                    infos = await asyncio.get_running_loop().getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-                    addresses = {info[4][0].split("%", 1)[0] for info in infos}
-                    verdict = bool(addresses) and not any(is_private_ip(a) for a in addresses)
+                    found = addresses(await asyncio.get_running_loop().getaddrinfo(
+                        host, None, proto=socket.IPPROTO_TCP))
+                    verdict = bool(found) and not any(is_private_ip(a) for a in found)
                 except (OSError, UnicodeError):
                     verdict = False
             if not verdict:
