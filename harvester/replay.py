@@ -117,18 +117,14 @@ def _first_record_info(path: str) -> WarcFile:
     return info
 
 
-def _capture_ref(path: str, it, record) -> CaptureRef:
-    rh, http = record.rec_headers, record.http_headers
-    status = http.get_statuscode() if http is not None else ""
-    if record.rec_type == "resource":
-        status = "200"
+def _capture_ref(path: str, offset: int, length: int, rtype: str, status: int, header) -> CaptureRef:
+    """One capture's pointer and identity; `header(name)` reads a WARC header (None when absent)."""
     return CaptureRef(
-        path=path, offset=it.get_record_offset(), length=it.get_record_length(),
-        url=rh.get_header("WARC-Target-URI") or "", warc_date=rh.get_header("WARC-Date") or "",
-        status=int(status) if str(status).isdigit() else 0, rectype=record.rec_type,
-        record_id=rh.get_header("WARC-Record-ID"), digest=rh.get_header("WARC-Payload-Digest"),
-        refers_to=rh.get_header("WARC-Refers-To"), refers_to_uri=rh.get_header("WARC-Refers-To-Target-URI"),
-        refers_to_date=rh.get_header("WARC-Refers-To-Date"))
+        path=path, offset=offset, length=length, url=header("WARC-Target-URI") or "",
+        warc_date=header("WARC-Date") or "", status=200 if rtype == "resource" else status, rectype=rtype,
+        record_id=header("WARC-Record-ID"), digest=header("WARC-Payload-Digest"),
+        refers_to=header("WARC-Refers-To"), refers_to_uri=header("WARC-Refers-To-Target-URI"),
+        refers_to_date=header("WARC-Refers-To-Date"))
 
 
 def _iter_file(wf: WarcFile, report: ReplayReport) -> Iterator[tuple[str, Any]]:
@@ -171,13 +167,8 @@ def _iter_members(wf: WarcFile, fh, report: ReplayReport) -> Iterator[tuple[str,
                 return
             h, rtype = m.headers, m.headers.get("warc-type", "")
             if rtype in ("response", "revisit", "resource", "conversion"):
-                ref = CaptureRef(
-                    path=path, offset=m.offset, length=m.length, url=h.get("warc-target-uri", ""),
-                    warc_date=h.get("warc-date", ""), rectype=rtype,
-                    status=200 if rtype == "resource" else http_status(m.block_head),
-                    record_id=h.get("warc-record-id"), digest=h.get("warc-payload-digest"),
-                    refers_to=h.get("warc-refers-to"), refers_to_uri=h.get("warc-refers-to-target-uri"),
-                    refers_to_date=h.get("warc-refers-to-date"))
+                ref = _capture_ref(path, m.offset, m.length, rtype, http_status(m.block_head),
+                                   lambda name: h.get(name.lower()))
                 if _wanted_capture(ref):
                     yield "capture", ref
             elif rtype == "metadata":
@@ -205,7 +196,10 @@ def _iter_records(wf: WarcFile, fh, report: ReplayReport) -> Iterator[tuple[str,
             yield from pending
             pending = []
             if rtype in ("response", "revisit", "resource", "conversion"):
-                ref = _capture_ref(path, it, record)
+                http = record.http_headers
+                status = str(http.get_statuscode() if http is not None else "")
+                ref = _capture_ref(path, it.get_record_offset(), it.get_record_length(), rtype,
+                                   int(status) if status.isdigit() else 0, record.rec_headers.get_header)
                 if _wanted_capture(ref):
                     pending.append(("capture", ref))
             elif block is not None:
