@@ -186,10 +186,14 @@ class CrawlProgress:
         try:
             if self._bar_shown:
                 self.stream.write("\r\033[K")
-            self.stream.write(f"[harvester] {dt.datetime.now().strftime('%H:%M:%S')} {text}\n")
-            self.stream.flush()
+                self._bar_shown = False
+            self._write_line(text)
         except (OSError, ValueError):
             pass
+
+    def _write_line(self, text: str) -> None:
+        self.stream.write(f"[harvester] {dt.datetime.now().strftime('%H:%M:%S')} {text}\n")
+        self.stream.flush()
 
     def show(self, final: bool = False) -> None:
         text, fraction = self.progress_line()
@@ -200,9 +204,9 @@ class CrawlProgress:
                 self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {text}"
                                   + ("\n" if final else ""))
                 self._bar_shown = not final
+                self.stream.flush()
             else:
-                self.stream.write(f"[harvester] {dt.datetime.now().strftime('%H:%M:%S')} {text}\n")
-            self.stream.flush()
+                self._write_line(text)
         except (OSError, ValueError):   # stderr closed (a daemon's detached job): progress is optional
             self.mode = "off"
 
